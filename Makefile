@@ -1,0 +1,28 @@
+# The two commands a newcomer needs: `make demo` and `make test`. Everything else is a step
+# of those or an operator's tool. Every target bootstraps first (idempotent, seconds when done).
+SHELL := /bin/bash
+WITH_ENV := scripts/with-env.sh
+
+.PHONY: bootstrap demo test run lock bench-dag-import clean-local
+
+bootstrap:
+	@scripts/bootstrap.sh
+
+demo: bootstrap
+	@scripts/demo.sh
+
+test: bootstrap
+	@$(WITH_ENV) bash -c 'export SCHEMA_PREFIX=test_ && pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" >&2; exit $$rc'
+
+run: bootstrap
+	@test -n "$(DATE)" || { echo "usage: make run DATE=YYYY-MM-DD" >&2; exit 2; }
+	@scripts/run-day.sh "$(DATE)"
+
+lock:
+	@scripts/lock.sh
+
+clean-local:
+	rm -rf .local include/dbt/target include/dbt/logs
+
+bench-dag-import: bootstrap
+	@$(WITH_ENV) python scripts/bench/dag_import_time.py

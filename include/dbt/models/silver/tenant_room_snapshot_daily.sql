@@ -1,0 +1,22 @@
+-- One row per (tenant, room) per snapshot_date, where snapshot_date is the dump date the
+-- staging load came from (never the wall clock). Incremental on snapshot_date: re-running a
+-- day deletes and re-inserts that day only.
+{{ config(materialized='incremental', unique_key='snapshot_date') }}
+
+select
+    d.dump_date as snapshot_date,
+    i.tenant_id,
+    i.room_id,
+    i.apartment_id,
+    i.status,
+    i.agreement_type_code,
+    i.move_in_date,
+    i.moveout_date,
+    i.moveout_plans_date,
+    i.effective_moveout_date,
+    i.cancel_flag,
+    i.rent,
+    i.nationality_code,
+    i.municipality
+from {{ ref('tokyo_beta_tenant_room_info') }} as i
+cross join {{ source('staging', 'dump_info') }} as d

@@ -1,0 +1,206 @@
+"""`tokyobeta`: the operator's command, a thin face over the same functions the DAGs call."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any, Callable, Sequence
+
+from tokyobeta import settings
+from tokyobeta.dates import parse_date
+
+Handler = Callable[[argparse.Namespace], int]
+COMMANDS: dict[str, tuple[Handler, str, tuple[tuple[tuple[str, ...], dict[str, Any]], ...]]] = {}
+
+
+def arg(*flags: str, **kwargs: Any) -> tuple[tuple[str, ...], dict[str, Any]]:
+    return flags, kwargs
+
+
+def command(name: str, help_text: str, *arguments: tuple[tuple[str, ...], dict[str, Any]]) -> Callable:
+    def register(fn: Handler) -> Handler:
+        COMMANDS[name] = (fn, help_text, arguments)
+        return fn
+    return register
+
+
+def _date(raw: str):
+    try:
+        return parse_date(raw, "--date")
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
+def _aws(service: str) -> Any:
+    from tokyobeta.io import aws
+
+    return aws.client(service, settings.from_env().aws_conn_id)
+
+
+def _admin_connection(database: str | None = None):
+    """The source system's own connection: local sample building only (env MYSQL_ADMIN_*)."""
+    from tokyobeta.io import mysql
+
+    return mysql.connect(params={
+        "host": os.environ.get("MYSQL_HOST", "127.0.0.1"), "port": int(os.environ.get("MYSQL_PORT", "3306")),
+        "user": os.environ.get("MYSQL_ADMIN_USER", "root"), "password": os.environ.get("MYSQL_ADMIN_PASSWORD", ""),
+    }, database=database)
+
+
+@command("settings", "print every setting, its default and where it is read",
+         arg("--markdown", action="store_true", help="print README's configuration table"))
+def cmd_settings(args: argparse.Namespace) -> int:
+    if args.markdown:
+        print(settings.markdown_table())
+    else:
+        cfg = settings.from_env()
+        for row in settings.describe():
+            print(f"{row['name']:32} = {cfg.get(row['name'])!s:40} ({row['where']})")
+    return 0
+
+
+@command("local-aws-init", "create the local (moto) bucket, alert topic + inbox queue and source secret")
+def cmd_local_aws_init(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import localstack
+
+    cfg = settings.from_env()
+    env = os.environ
+    localstack.ensure_bucket(_aws("s3"), cfg.dump_bucket, env["AWS_DEFAULT_REGION"])
+    topic_arn, queue_url = localstack.ensure_alert_inbox(_aws("sns"), _aws("sqs"), env["ALERT_TOPIC_NAME"],
+                                                         env["ALERT_QUEUE_NAME"])
+    localstack.ensure_secret(_aws("secretsmanager"), cfg.source_secret_id, {
+        "host": env["MYSQL_HOST"], "port": int(env["MYSQL_PORT"]), "dbname": env["SOURCE_DATABASE"],
+        "username": env["SOURCE_DB_USER"], "password": env["SOURCE_DB_PASSWORD"]})
+    print(f"bucket s3://{cfg.dump_bucket}, topic {topic_arn}, inbox {queue_url}, secret {cfg.source_secret_id}")
+    return 0
+
+
+@command("dbt-manifest", "build include/dbt/target/manifest.json when the dbt project changed",
+         arg("--force", action="store_true"))
+def cmd_dbt_manifest(args: argparse.Namespace) -> int:
+    from tokyobeta.transform import dbt_project
+
+    cfg = settings.from_env()
+    ran = dbt_project.build_manifest(cfg.dbt_project_path, cfg.dbt_executable_path, force=args.force)
+    print(f"dbt manifest {'rebuilt' if ran else 'up to date'}: {dbt_project.manifest_path(cfg.dbt_project_path)}")
+    return 0
+
+
+@command("sample-source", "build the realistic gghouse source database in local MariaDB",
+         arg("--date", type=_date, required=True, help="the day the source is as of (YYYY-MM-DD)"),
+         arg("--scale", type=float, default=1.0, help="1.0 = about 12k tenant-rooms, 131k contract rows"),
+         arg("--seed", type=int, default=42),
+         arg("--other-mb", type=float, default=None, help="size of the non-contract tables"),
+         arg("--database", default=None, help="default: $SOURCE_DATABASE"))
+def cmd_sample_source(args: argparse.Namespace) -> int:
+    from tokyobeta.sample.source import build_sample_source
+
+    database = args.database or os.environ.get("SOURCE_DATABASE", "gghouse")
+    started = time.monotonic()
+    conn = _admin_connection()
+    try:
+        counts = build_sample_source(conn, database, args.date, scale=args.scale, seed=args.seed,
+                                     other_mb=args.other_mb)
+    finally:
+        conn.close()
+    print(f"sample source {database} as of {args.date} (scale {args.scale}, seed {args.seed}) "
+          f"built in {time.monotonic() - started:.1f} s:")
+    for table, rows in counts.items():
+        print(f"  {table:24} {rows:>10,}")
+    return 0
+
+
+@command("publish-dump", "dump the source to S3, then write its manifest",
+         arg("--date", type=_date, required=True),
+         arg("--gzip", action="store_true", help="publish gghouse_YYYYMMDD.sql.gz"),
+         arg("--database", default=None, help="dump this database instead of the secret's dbname"))
+def cmd_publish_dump(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import publish
+
+    cfg = settings.from_env()
+    creds = publish.credentials(_aws("secretsmanager"), cfg.source_secret_id)
+    if args.database:
+        creds = publish.SourceCredentials(creds.host, creds.port, args.database, creds.username,
+                                          creds.password, creds.secret_id)
+    started = time.monotonic()
+    manifest = publish.publish_with_mariadb_dump(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix,
+                                                 creds, args.date, gzip=args.gzip)
+    print(f"published s3://{cfg.dump_bucket}/{manifest.dump_key} ({manifest.dump_bytes / 1e6:.1f} MB, "
+          f"sha256 {manifest.dump_sha256[:12]}…) and its manifest in {time.monotonic() - started:.1f} s; "
+          f"rows: {json.dumps(dict(manifest.table_row_counts))}")
+    return 0
+
+
+@command("alerts", "print (and remove) the alerts waiting in the local inbox queue",
+         arg("--wait", type=int, default=0, help="seconds to wait for the first alert"),
+         arg("--verbose", "-v", action="store_true"))
+def cmd_alerts(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import localstack
+
+    sqs = _aws("sqs")
+    queue_url = sqs.get_queue_url(QueueName=os.environ["ALERT_QUEUE_NAME"])["QueueUrl"]
+    messages = localstack.drain(sqs, queue_url, wait_seconds=args.wait)
+    print(f"{len(messages)} alert(s) received:")
+    for envelope in messages:
+        attrs = {k: v.get("Value") for k, v in (envelope.get("MessageAttributes") or {}).items()}
+        print(f"  [{attrs.get('severity', '?')}] {envelope.get('Subject')}")
+        if args.verbose:
+            print("    " + envelope.get("Message", "").replace("\n", "\n    "))
+    return 0
+
+
+@command("summary", "print what landed: rows per layer and the latest occupancy figures")
+def cmd_summary(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.ops import report
+
+    cfg = settings.from_env()
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        print(report.render(report.collect(conn, cfg.schemas())))
+    return 0
+
+
+@command("run-day", "run tokyobeta_daily_etl for one dump day in this process (like `airflow dags test`)",
+         arg("--date", type=_date, required=True),
+         arg("--dag", default="tokyobeta_daily_etl"),
+         arg("--conf", type=json.loads, default=None, help="extra run conf as JSON"))
+def cmd_run_day(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import rundag
+
+    started = time.monotonic()
+    state, tasks = rundag.run_day(args.dag, args.date, args.conf)
+    print(f"{args.dag} for {args.date}: {state} in {time.monotonic() - started:.1f} s")
+    for task_id, task_state in tasks:
+        print(f"  {task_state:10} {task_id}")
+    return 0 if state == "success" else 1
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="tokyobeta", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name, (_, help_text, arguments) in COMMANDS.items():
+        p = sub.add_parser(name, help=help_text, description=help_text)
+        for flags, kwargs in arguments:
+            p.add_argument(*flags, **kwargs)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.command != "run-day":  # task logs of a run are wanted; a hook's chatter is not
+        logging.getLogger().setLevel(logging.WARNING)
+        logging.getLogger("airflow").setLevel(logging.WARNING)
+    fn, _, _ = COMMANDS[args.command]
+    try:
+        return fn(args)
+    except settings.SettingError as exc:
+        print(f"tokyobeta {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,51 @@
+"""What every tokyobeta DAG shares: owner, retries, callbacks, timezone, run params."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import Any
+
+import pendulum
+
+from tokyobeta import settings
+from tokyobeta.ops import alerts
+
+OWNER = "tokyobeta-data"
+TIMEZONE = "Asia/Tokyo"
+START_DATE = pendulum.datetime(2026, 1, 1, tz=TIMEZONE)
+
+
+def default_args(cfg: settings.Settings, **overrides: Any) -> dict[str, Any]:
+    return {
+        "owner": OWNER,
+        "retries": cfg.task_retries,
+        "retry_delay": timedelta(minutes=cfg.task_retry_delay_minutes),
+        "retry_exponential_backoff": True,
+        "max_retry_delay": timedelta(minutes=30),
+        "execution_timeout": timedelta(minutes=30),
+        "on_failure_callback": alerts.on_task_failure,
+        **overrides,
+    }
+
+
+def daily_params() -> dict[str, Any]:
+    """The trigger form of tokyobeta_daily_etl. Empty means: use the Variable / env / default."""
+    from airflow.models.param import Param
+
+    by_name = {knob.name: knob for knob in settings.KNOBS}
+
+    def knob_param(name: str, json_type: str, **extra: Any) -> Param:
+        knob = by_name[name]
+        return Param(None, type=["null", json_type], title=knob.param_key,
+                     description=f"{knob.doc} Empty: Variable/env/default ({knob.default}).", **extra)
+
+    return {
+        "dump_date": Param(None, type=["null", "string"], format="date", title="dump_date",
+                           description="Dump day to process (YYYY-MM-DD). Empty: the run's logical day in JST."),
+        "enrichment_enabled": knob_param("ENRICHMENT_ENABLED", "boolean"),
+        "enrichment_max_model_calls": knob_param("ENRICHMENT_MAX_MODEL_CALLS", "integer", minimum=0),
+        "kpi_enabled": knob_param("KPI_ENABLED", "boolean"),
+        "kpi_lookback_days": knob_param("KPI_LOOKBACK_DAYS", "integer", minimum=0, maximum=900),
+        "kpi_forward_days": knob_param("KPI_FORWARD_DAYS", "integer", minimum=0, maximum=365),
+        "daily_fail_on_archive_error": knob_param("DAILY_FAIL_ON_ARCHIVE_ERROR", "boolean"),
+    }

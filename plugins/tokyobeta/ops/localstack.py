@@ -1,0 +1,67 @@
+"""Creates the local stand-ins of the AWS resources (moto): bucket, alert topic with an SQS
+inbox subscribed to it, and the source-contract secret. Idempotent. Refuses any endpoint but
+loopback or the configured MOTO_HOST (the compose service), so it never touches a real account."""
+
+from __future__ import annotations
+
+import json
+import os
+from typing import Any
+from urllib.parse import urlparse
+
+_LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+
+
+def endpoint_of(client: Any) -> str:
+    return client.meta.endpoint_url
+
+
+def require_local(client: Any) -> None:
+    host = urlparse(endpoint_of(client)).hostname
+    if host not in _LOOPBACK | {os.environ.get("MOTO_HOST", "127.0.0.1")}:
+        raise RuntimeError(f"refusing to create local resources at {endpoint_of(client)}: not a loopback endpoint")
+
+
+def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
+    require_local(s3)
+    existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
+    if bucket not in existing:
+        s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+
+
+def ensure_alert_inbox(sns: Any, sqs: Any, topic_name: str, queue_name: str) -> tuple[str, str]:
+    """SNS topic + SQS queue subscribed to it: tests and the demo read alerts from the queue."""
+    require_local(sns)
+    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+    queue_url = sqs.create_queue(QueueName=queue_name)["QueueUrl"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    policy = {"Version": "2012-10-17", "Statement": [{
+        "Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+        "Resource": queue_arn, "Condition": {"ArnEquals": {"aws:SourceArn": topic_arn}}}]}
+    sqs.set_queue_attributes(QueueUrl=queue_url, Attributes={"Policy": json.dumps(policy)})
+    subscribed = {s["Endpoint"] for s in sns.list_subscriptions_by_topic(TopicArn=topic_arn)["Subscriptions"]}
+    if queue_arn not in subscribed:
+        sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
+    return topic_arn, queue_url
+
+
+def ensure_secret(secrets: Any, secret_id: str, value: dict[str, Any]) -> None:
+    require_local(secrets)
+    body = json.dumps(value)
+    try:
+        secrets.create_secret(Name=secret_id, SecretString=body)
+    except secrets.exceptions.ResourceExistsException:
+        secrets.put_secret_value(SecretId=secret_id, SecretString=body)
+
+
+def drain(sqs: Any, queue_url: str, wait_seconds: int = 0) -> list[dict[str, Any]]:
+    """Every alert waiting in the inbox, as SNS envelopes (Subject, Message, MessageAttributes)."""
+    out: list[dict[str, Any]] = []
+    while True:
+        batch = sqs.receive_message(QueueUrl=queue_url, MaxNumberOfMessages=10,
+                                    WaitTimeSeconds=wait_seconds if not out else 0).get("Messages", [])
+        if not batch:
+            return out
+        for message in batch:
+            out.append(json.loads(message["Body"]))
+            sqs.delete_message(QueueUrl=queue_url, ReceiptHandle=message["ReceiptHandle"])

@@ -1,0 +1,35 @@
+"""Runs one dump day of a DAG in this process (what `airflow dags test` does) and reports
+every task's final state, so scripts can fail loudly on a failed run."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from croniter import croniter
+
+from tokyobeta.dates import TOKYO
+
+
+def logical_date_for(day: date, cron: str) -> datetime:
+    """The scheduled slot of `day` in JST, so a manual run and the scheduled one share a date."""
+    midnight = datetime.combine(day, time(0, 0), tzinfo=TOKYO)
+    if croniter.match(cron, midnight):
+        return midnight
+    return croniter(cron, midnight).get_next(datetime)
+
+
+def run_day(dag_id: str, day: date, conf: dict[str, Any] | None = None) -> tuple[str, list[tuple[str, str]]]:
+    from airflow.models import DagBag
+
+    from tokyobeta import settings
+
+    bag = DagBag(include_examples=False)
+    if dag_id not in bag.dags:
+        errors = "\n".join(f"{path}: {err}" for path, err in bag.import_errors.items())
+        raise RuntimeError(f"DAG {dag_id} not found in the DAG folder.\n{errors}")
+    dag = bag.dags[dag_id]
+    logical = logical_date_for(day, settings.from_env().daily_schedule)
+    run = dag.test(execution_date=logical, run_conf={"dump_date": day.isoformat(), **(conf or {})})
+    states = sorted((ti.task_id, str(ti.state)) for ti in run.get_task_instances())
+    return str(run.state), states

@@ -1,0 +1,63 @@
+# Sourced by every local script (and by the docker-compose services): loads config/local.env
+# and derives the rest of the environment (Airflow home, connections, endpoints) from it, so
+# one file holds every name. Anything already set in the environment wins.
+# shellcheck shell=bash
+
+TOKYOBETA_ROOT="${TOKYOBETA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)}"
+export TOKYOBETA_ROOT
+
+# Values already in the environment win, so CI or a developer can point at other services.
+while IFS= read -r _line || [ -n "$_line" ]; do
+  case "$_line" in '#'*|'') continue ;; esac
+  _key="${_line%%=*}"
+  [ -n "${!_key+x}" ] || export "$_key=${_line#*=}"
+done < "$TOKYOBETA_ROOT/config/local.env"
+unset _line _key
+
+: "${TOKYOBETA_LOCAL:=$TOKYOBETA_ROOT/.local}"; export TOKYOBETA_LOCAL
+: "${VENV_TOOLS:=$TOKYOBETA_LOCAL/venvs/tools}"; export VENV_TOOLS
+: "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow}"; export VENV_AIRFLOW
+: "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt}"; export VENV_DBT
+: "${UV:=$VENV_TOOLS/bin/uv}"; export UV
+export PATH="$VENV_AIRFLOW/bin:$PATH"
+
+# --- AWS: everything goes to the local moto server, never to a real account ---
+: "${MOTO_ENDPOINT:=http://$MOTO_HOST:$MOTO_PORT}"; export MOTO_ENDPOINT
+: "${AWS_ENDPOINT_URL:=$MOTO_ENDPOINT}"; export AWS_ENDPOINT_URL
+export ALERT_TOPIC_ARN="${ALERT_TOPIC_ARN:-arn:aws:sns:$AWS_DEFAULT_REGION:$AWS_ACCOUNT_ID:$ALERT_TOPIC_NAME}"
+export AIRFLOW_CONN_AWS_DEFAULT="{\"conn_type\": \"aws\", \"login\": \"$AWS_ACCESS_KEY_ID\", \"password\": \"$AWS_SECRET_ACCESS_KEY\", \"extra\": {\"region_name\": \"$AWS_DEFAULT_REGION\", \"endpoint_url\": \"$MOTO_ENDPOINT\"}}"
+export AIRFLOW_CONN_TOKYOBETA_MYSQL="{\"conn_type\": \"mysql\", \"host\": \"$MYSQL_HOST\", \"port\": $MYSQL_PORT, \"login\": \"$TOKYOBETA_DB_USER\", \"password\": \"$TOKYOBETA_DB_PASSWORD\", \"schema\": \"staging\"}"
+
+# --- Airflow ---
+: "${AIRFLOW_HOME:=$TOKYOBETA_LOCAL/airflow}"; export AIRFLOW_HOME
+: "${AIRFLOW__CORE__DAGS_FOLDER:=$TOKYOBETA_ROOT/dags}"; export AIRFLOW__CORE__DAGS_FOLDER
+: "${AIRFLOW__CORE__PLUGINS_FOLDER:=$TOKYOBETA_ROOT/plugins}"; export AIRFLOW__CORE__PLUGINS_FOLDER
+: "${AIRFLOW__CORE__LOAD_EXAMPLES:=False}"; export AIRFLOW__CORE__LOAD_EXAMPLES
+: "${AIRFLOW__CORE__EXECUTOR:=LocalExecutor}"; export AIRFLOW__CORE__EXECUTOR
+: "${AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE:=True}"; export AIRFLOW__CORE__DAG_DISCOVERY_SAFE_MODE
+: "${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:=postgresql+psycopg2://$AIRFLOW_DB_USER@$AIRFLOW_DB_HOST:$AIRFLOW_DB_PORT/$AIRFLOW_DB_NAME}"; export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN
+: "${AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS:=False}"; export AIRFLOW__DATABASE__LOAD_DEFAULT_CONNECTIONS
+: "${AIRFLOW__WEBSERVER__WEB_SERVER_PORT:=$AIRFLOW_WEBSERVER_PORT}"; export AIRFLOW__WEBSERVER__WEB_SERVER_PORT
+: "${AIRFLOW__WEBSERVER__BASE_URL:=http://127.0.0.1:$AIRFLOW_WEBSERVER_PORT}"; export AIRFLOW__WEBSERVER__BASE_URL
+: "${AIRFLOW__USAGE_DATA_COLLECTION__ENABLED:=False}"; export AIRFLOW__USAGE_DATA_COLLECTION__ENABLED
+: "${AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY:=True}"; export AIRFLOW__METRICS__TIMER_UNIT_CONSISTENCY
+: "${SCARF_ANALYTICS:=false}"; export SCARF_ANALYTICS
+: "${AIRFLOW__COSMOS__ENABLE_TELEMETRY:=False}"; export AIRFLOW__COSMOS__ENABLE_TELEMETRY
+: "${AIRFLOW__COSMOS__CACHE_DIR:=$TOKYOBETA_LOCAL/cosmos-cache}"; export AIRFLOW__COSMOS__CACHE_DIR
+
+# --- dbt (its own virtualenv) ---
+: "${DBT_EXECUTABLE_PATH:=$VENV_DBT/bin/dbt}"; export DBT_EXECUTABLE_PATH
+: "${DBT_SEND_ANONYMOUS_USAGE_STATS:=False}"; export DBT_SEND_ANONYMOUS_USAGE_STATS
+: "${DO_NOT_TRACK:=1}"; export DO_NOT_TRACK
+
+log() { printf '[%s] %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "ERROR: $*"; exit 1; }
+
+ensure_uv() {
+  local want="0.10.7"  # the uv that MWAA 2.11.2's constraints pin
+  if [ ! -x "$UV" ] || [ "$("$UV" --version | awk '{print $2}')" != "$want" ]; then
+    log "installing uv $want into $VENV_TOOLS"
+    python3 -m venv "$VENV_TOOLS"
+    "$VENV_TOOLS/bin/pip" install --quiet "uv==$want"
+  fi
+}
