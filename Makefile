@@ -12,7 +12,7 @@ demo: bootstrap
 	@scripts/demo.sh
 
 test: bootstrap
-	@$(WITH_ENV) bash -c 'export SCHEMA_PREFIX=test_ && pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" >&2; exit $$rc'
+	@$(WITH_ENV) bash -c 'export SCHEMA_PREFIX=$${TEST_SCHEMA_PREFIX:-test_} && pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" >&2; exit $$rc'
 
 run: bootstrap
 	@test -n "$(DATE)" || { echo "usage: make run DATE=YYYY-MM-DD" >&2; exit 2; }

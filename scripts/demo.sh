@@ -8,7 +8,9 @@ DAY2="$(date -d "$DAY1 + 1 day" +%F)"
 SCALE="${DEMO_SCALE:-1}"
 started=$SECONDS
 
-tokyobeta alerts >/dev/null  # start from an empty inbox so the summary shows this demo's alerts
+# A demo starts from an empty warehouse and inbox, so running it twice shows the same story.
+tokyobeta reset-local-warehouse --yes
+tokyobeta alerts >/dev/null
 for day in "$DAY1" "$DAY2"; do
   log "building the sample source as of $day (scale $SCALE)"
   tokyobeta sample-source --date "$day" --scale "$SCALE"

@@ -7,12 +7,18 @@ TOKYOBETA_ROOT="${TOKYOBETA_ROOT:-$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pw
 export TOKYOBETA_ROOT
 
 # Values already in the environment win, so CI or a developer can point at other services.
-while IFS= read -r _line || [ -n "$_line" ]; do
-  case "$_line" in '#'*|'') continue ;; esac
-  _key="${_line%%=*}"
-  [ -n "${!_key+x}" ] || export "$_key=${_line#*=}"
-done < "$TOKYOBETA_ROOT/config/local.env"
-unset _line _key
+# .local/env (git-ignored, optional) holds this checkout's own overrides, e.g. a second
+# worktree using its own schemas, bucket and Airflow database on the same machine.
+_load_env_file() {
+  local line key
+  while IFS= read -r line || [ -n "$line" ]; do
+    case "$line" in '#'*|'') continue ;; esac
+    key="${line%%=*}"
+    [ -n "${!key+x}" ] || export "$key=${line#*=}"
+  done < "$1"
+}
+[ -f "$TOKYOBETA_ROOT/.local/env" ] && _load_env_file "$TOKYOBETA_ROOT/.local/env"
+_load_env_file "$TOKYOBETA_ROOT/config/local.env"
 
 : "${TOKYOBETA_LOCAL:=$TOKYOBETA_ROOT/.local}"; export TOKYOBETA_LOCAL
 : "${VENV_TOOLS:=$TOKYOBETA_LOCAL/venvs/tools}"; export VENV_TOOLS

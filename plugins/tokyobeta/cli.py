@@ -179,6 +179,25 @@ def cmd_run_day(args: argparse.Namespace) -> int:
     return 0 if state == "success" else 1
 
 
+@command("reset-local-warehouse", "drop and recreate the local staging/silver/gold/ops schemas (demo, local stack only)",
+         arg("--yes", action="store_true", required=True, help="confirm"))
+def cmd_reset_local_warehouse(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import localstack
+
+    localstack.require_local(_aws("s3"))  # a laptop pointed at a real account must not get here
+    cfg = settings.from_env()
+    conn = _admin_connection()
+    try:
+        with conn.cursor() as cur:
+            for name in ("staging", "staging_backup", "silver", "gold", "ops"):
+                cur.execute(f"DROP DATABASE IF EXISTS `{cfg.schema(name)}`")
+                cur.execute(f"CREATE DATABASE `{cfg.schema(name)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
+    finally:
+        conn.close()
+    print(f"local warehouse schemas reset (prefix {cfg.schema_prefix!r})")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokyobeta", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

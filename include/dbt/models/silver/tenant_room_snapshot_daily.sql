@@ -1,7 +1,14 @@
 -- One row per (tenant, room) per snapshot_date, where snapshot_date is the dump date the
--- staging load came from (never the wall clock). Incremental on snapshot_date: re-running a
--- day deletes and re-inserts that day only.
-{{ config(materialized='incremental', unique_key='snapshot_date') }}
+-- staging load came from (never the wall clock). Incremental: re-running a day deletes that
+-- day only (pre-hook, by the indexed snapshot_date) and appends it again.
+{{ config(
+    materialized='incremental',
+    pre_hook=[
+        "{% if is_incremental() %}delete from {{ this }} where snapshot_date = "
+        ~ "(select max(dump_date) from {{ source('staging', 'dump_info') }}){% endif %}"
+    ],
+    post_hook=["{{ ensure_index(this, 'ix_snapshot_date', ['snapshot_date', 'tenant_id', 'room_id']) }}"]
+) }}
 
 select
     d.dump_date as snapshot_date,
