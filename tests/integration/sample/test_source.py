@@ -12,7 +12,7 @@ from tokyobeta.contract import TABLE_NAMES
 from tokyobeta.sample.generator import generate_tables
 from tokyobeta.sample.source import build_sample_source, sample_row_counts
 
-DATABASE = "test_sample_gghouse_it"
+DATABASE = f"{os.environ.get('SCHEMA_PREFIX', 'test_')}sample_gghouse_it"
 AS_OF = date(2025, 11, 3)
 SCALE = 0.05
 SEED = 42
