@@ -175,9 +175,11 @@ class DumpReader:
 # --- statements ------------------------------------------------------------------------------
 
 _IDENT = rb"`((?:[^`]|``)+)`"
+# A table the dump tools name is never schema-qualified: `db`.`t` is no dump's statement.
+_TABLE = _IDENT + rb"(?!\s*\.)"
 _SKIPPABLE_HEAD = re.compile(
-    rb"(?:INSERT|REPLACE)\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s+)*INTO\s+" + _IDENT
-    + rb"|CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _IDENT, re.IGNORECASE)
+    rb"(?:INSERT|REPLACE)\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s+)*INTO\s+" + _TABLE
+    + rb"|CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _TABLE, re.IGNORECASE)
 _DELIMITER_LINE = re.compile(rb"DELIMITER\s+(\S+)\s*$", re.IGNORECASE)
 _SANDBOX = re.compile(rb"/\*M!999999\\- enable the sandbox mode \*/\s*$")  # mariadb-dump's first line
 _COMMENT_LINE = re.compile(rb"--(?:[ \t\r]|$)")  # the client's '-- ' comment (a space must follow)
@@ -310,8 +312,8 @@ def _preview(raw: bytes) -> str:
 
 # --- classification --------------------------------------------------------------------------
 
-_CREATE_TABLE = re.compile(rb"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _IDENT, re.IGNORECASE)
-_INSERT = re.compile(rb"(?:INSERT|REPLACE)\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s+)*INTO\s+" + _IDENT,
+_CREATE_TABLE = re.compile(rb"CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _TABLE, re.IGNORECASE)
+_INSERT = re.compile(rb"(?:INSERT|REPLACE)\s+(?:(?:LOW_PRIORITY|DELAYED|HIGH_PRIORITY|IGNORE)\s+)*INTO\s+" + _TABLE,
                      re.IGNORECASE)
 _DROP_TABLE = re.compile(rb"DROP\s+TABLE\s+IF\s+EXISTS\s+" + _IDENT + rb"\s*;$", re.IGNORECASE)
 _LOCK = re.compile(rb"LOCK\s+TABLES\s+" + _IDENT + rb"\s+WRITE\s*;$", re.IGNORECASE)
@@ -327,7 +329,7 @@ _DEFINITION_VERB = re.compile(
     rb"\s*(?:CREATE\s+(?:OR\s+REPLACE\s+|ALGORITHM\s*=|DEFINER\s*=|SQL\s+SECURITY\s|VIEW\s|TRIGGER\s|EVENT\s"
     rb"|PROCEDURE\s|FUNCTION\s|AGGREGATE\s)"
     rb"|DROP\s+(?:VIEW|TRIGGER|PROCEDURE|FUNCTION|EVENT)\s)", re.IGNORECASE)
-_LEADING_TABLE_DDL = re.compile(rb"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _IDENT, re.IGNORECASE)
+_LEADING_TABLE_DDL = re.compile(rb"\s*CREATE\s+TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?" + _TABLE, re.IGNORECASE)
 
 
 def classify(text: bytes) -> tuple[Kind, str | None]:

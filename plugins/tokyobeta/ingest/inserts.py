@@ -15,8 +15,10 @@ import re
 
 _STRING = rb"'(?:[^'\\]++|\\.|'')*+'"
 _NUMBER = rb"[-+]?(?:\d++(?:\.\d*+)?|\.\d++)(?:[eE][-+]?\d++)?"
-_VALUE = (rb"(?:" + _STRING + rb"|(?i:NULL)|" + _NUMBER + rb"|0x[0-9A-Fa-f]++|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'"
-          rb"|_[A-Za-z0-9]++ ?" + _STRING + rb")")
+# Alternatives are tried in order and never revisited (the loops are possessive, for speed), so
+# hex literals come before numbers: `0x00ff` must not be read as `0` followed by garbage.
+_VALUE = (rb"(?:" + _STRING + rb"|(?i:NULL)|0x[0-9A-Fa-f]++|[xX]'[0-9A-Fa-f]*+'|[bB]'[01]*+'"
+          rb"|_[A-Za-z0-9]++ ?" + _STRING + rb"|" + _NUMBER + rb")")
 _ROW = rb"\(" + _VALUE + rb"(?:," + _VALUE + rb")*+\)"
 _COLUMNS = rb"\(`(?:[^`]|``)++`(?:, ?`(?:[^`]|``)++`)*+\) ?"
 # Both layouts: mysqldump's one line `VALUES (..),(..);` and mariadb-dump's `VALUES\n(..),\n(..);`.

@@ -5,6 +5,7 @@ an operator's script can branch on."""
 from __future__ import annotations
 
 import getpass
+import logging
 import socket
 import sys
 import time
@@ -54,6 +55,13 @@ class ProgressLine:
             self.out.flush()
 
 
+def _quiet_logs() -> None:
+    """Airflow's logging (configured on import) writes INFO to stdout; the command prints its
+    own verdict and summary there, so only errors may join them."""
+    for name in ("tokyobeta", "airflow"):
+        logging.getLogger(name).setLevel(logging.ERROR)
+
+
 def _notifier(run: str) -> ingest_day.Notify:
     def notify(subject: str, message: str, severity: str) -> None:
         from tokyobeta.ops import alerts
@@ -77,9 +85,23 @@ def _print_verdict(verdict: Verdict, evidence: dict[str, str | None] | None, at:
 def load_dump(cfg: settings.Settings, *, day: date | None, dump_file: str | None, manifest_file: str | None,
               dry_run: bool, out: TextIO = sys.stdout, err: TextIO = sys.stderr) -> int:
     """0 loaded (or verified, dry_run), 1 failed, 2 not loadable (quarantined or missing)."""
-    from tokyobeta.io import aws, mysql
+    from tokyobeta.io import mysql
 
     run = run_id()
+    try:
+        with mysql.connection(cfg.mysql_conn_id) as conn:
+            _quiet_logs()
+            return _load_dump(conn, cfg, run, day, dump_file, manifest_file, dry_run, out, err)
+    except Exception as exc:
+        print(f"FAILED: {type(exc).__name__}: {exc}\n  staging is untouched; attempts that got as far as "
+              f"loading are in {cfg.schema('ops')}.load_history (run {run}).", file=out)
+        return FAILED
+
+
+def _load_dump(conn: Any, cfg: settings.Settings, run: str, day: date | None, dump_file: str | None,
+               manifest_file: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
+    from tokyobeta.io import aws
+
     notify = None if dry_run else _notifier(run)
     s3 = None if dump_file else aws.s3(cfg.aws_conn_id)
     secrets = aws.secretsmanager(cfg.aws_conn_id)
@@ -87,25 +109,17 @@ def load_dump(cfg: settings.Settings, *, day: date | None, dump_file: str | None
         verdict, at = ingest_day.judge_local(cfg, secrets, day, dump_file, manifest_file)
     else:
         verdict, at = ingest_day.judge_in_bucket(cfg, s3, secrets, day)
-    with mysql.connection(cfg.mysql_conn_id) as conn:
-        if not verdict.loadable:
-            evidence = None if dry_run else ingest_day.quarantine(conn, cfg, verdict, at, run, notify)
-            _print_verdict(verdict, evidence, at, out)
-            return NOT_LOADABLE
-        manifest = verdict.manifest
-        body = open(at.dump, "rb", buffering=0) if dump_file else s3.get_object(
-            Bucket=at.bucket, Key=at.dump)["Body"]
-        line = ProgressLine(manifest.dump_bytes, err) if err.isatty() else None
-        try:
-            outcome = ingest_day.load(conn, cfg, manifest, body, at, run, notify, dry_run=dry_run, progress=line)
-        except Exception as exc:
-            if line:
-                line.done()
-            print(f"FAILED: {type(exc).__name__}: {exc}\n  staging is untouched; the attempt is in "
-                  f"{cfg.schema('ops')}.load_history (run {run}).", file=out)
-            return FAILED
-        finally:
-            body.close()
+    if not verdict.loadable:
+        evidence = None if dry_run else ingest_day.quarantine(conn, cfg, verdict, at, run, notify)
+        _print_verdict(verdict, evidence, at, out)
+        return NOT_LOADABLE
+    manifest = verdict.manifest
+    body = open(at.dump, "rb", buffering=0) if dump_file else s3.get_object(Bucket=at.bucket, Key=at.dump)["Body"]
+    line = ProgressLine(manifest.dump_bytes, err) if err.isatty() else None
+    try:
+        outcome = ingest_day.load(conn, cfg, manifest, body, at, run, notify, dry_run=dry_run, progress=line)
+    finally:
+        body.close()
         if line:
             line.done()
     if outcome.status == "quarantined":
@@ -128,6 +142,7 @@ def restore_staging(cfg: settings.Settings, day: date, out: TextIO = sys.stdout)
 
     run = run_id()
     with mysql.connection(cfg.mysql_conn_id) as conn:
+        _quiet_logs()
         loader = Loader(conn, cfg.schemas(), cfg.include_path, cfg.staging_backups_kept)
         started = datetime.now(timezone.utc)
         try:
