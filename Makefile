@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-load clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -26,3 +26,6 @@ clean-local:
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-load: bootstrap
+	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)

@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Collection, Iterator
 
-CHUNK_BYTES = 16 * 1024 * 1024
+CHUNK_BYTES = 8 * 1024 * 1024
 # A statement the loader has to look at (a contract table's INSERT or anything that is not
 # another table's rows) larger than this is refused: memory stays bounded whatever the input.
 MAX_STATEMENT_BYTES = 64 * 1024 * 1024
@@ -262,7 +262,7 @@ class Scanner:
             kept = 0
             search = pos
             while True:
-                end = buf.find(end_marker, search)
+                end = _find_end(buf, search, self.delimiter)
                 if end >= 0:
                     stop = end + len(self.delimiter)
                     if keep:
@@ -304,6 +304,40 @@ class Scanner:
                                         f"is larger than {MAX_STATEMENT_BYTES // 2**20} MB")
             kind, named = classify(text)
             yield Statement(kind, named, text, start)
+
+
+_SEMICOLON = ord(";")
+_LONG_LINES_AFTER = 64       # lines looked at one by one before judging their length
+_LONG_LINE_BYTES = 512       # ... and the average length that keeps the walk worthwhile
+
+
+def _find_end(buf: bytes, start: int, delimiter: bytes) -> int:
+    """Index of the first `delimiter` that ends a line at or after `start`, or -1.
+
+    For `;` the walk goes from newline to newline (memchr) and looks at the byte before each:
+    on dump lines of rows (hundreds of bytes to megabytes) that is several times faster than
+    a two-byte search. When the lines turn out short, the two-byte search is cheaper.
+    """
+    if delimiter != b";":
+        return buf.find(delimiter + b"\n", start)
+    find = buf.find
+    at = start
+    for _ in range(_LONG_LINES_AFTER):
+        newline = find(b"\n", at)
+        if newline < 0:
+            return -1
+        if newline > start and buf[newline - 1] == _SEMICOLON:
+            return newline - 1
+        at = newline + 1
+    if at - start < _LONG_LINES_AFTER * _LONG_LINE_BYTES:
+        return find(b";\n", at - 1)
+    while True:
+        newline = find(b"\n", at)
+        if newline < 0:
+            return -1
+        if buf[newline - 1] == _SEMICOLON:
+            return newline - 1
+        at = newline + 1
 
 
 def _preview(raw: bytes) -> str:

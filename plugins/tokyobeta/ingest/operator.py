@@ -25,7 +25,8 @@ def run_id() -> str:
 
 
 class ProgressLine:
-    """One line rewritten in place on a terminal: MB read, MB/s, rows loaded, current table."""
+    """One line rewritten in place on a terminal: MB read, MB/s, rows loaded, the contract
+    table last seen."""
 
     def __init__(self, total_bytes: int, out: TextIO, interval: float = 0.2):
         self.total = total_bytes
@@ -34,8 +35,10 @@ class ProgressLine:
         self.started = time.monotonic()
         self._last = 0.0
         self._width = 0
+        self._table = "-"
 
     def __call__(self, progress: Progress) -> None:
+        self._table = progress.table or self._table
         now = time.monotonic()
         if now - self._last < self.interval:
             return
@@ -44,7 +47,7 @@ class ProgressLine:
         mb = progress.bytes_read / 1e6
         share = f"{100 * progress.bytes_read / self.total:3.0f}% " if self.total else ""
         line = (f"{share}{mb:8.1f} / {self.total / 1e6:.1f} MB  {mb / elapsed:7.1f} MB/s  "
-                f"rows {sum(progress.row_counts.values()):>9,}  table {progress.table or '-'}")
+                f"rows {sum(progress.row_counts.values()):>9,}  table {self._table}")
         self._width = max(self._width, len(line))
         self.out.write("\r" + line.ljust(self._width))
         self.out.flush()

@@ -37,6 +37,10 @@ _INDEX = re.compile(
     rf"(?:\s+(?:USING\s+(?:BTREE|HASH)|COMMENT\s+{_STRING}|KEY_BLOCK_SIZE\s*=\s*\d+|WITH\s+PARSER\s+\w+"
     rf"|INVISIBLE|/\*!\d+\s+INVISIBLE\s*\*/))*\s*,?",
     re.IGNORECASE)
+_PRIMARY_FIRST = re.compile(rf"\s*PRIMARY\s+KEY\s*\((?P<name>{_NAME})", re.IGNORECASE)
+# FULLTEXT and SPATIAL stay in the CREATE: InnoDB adds only one FULLTEXT index per ALTER.
+_DEFERRABLE = re.compile(r"\s*(?:UNIQUE\s+)?(?:KEY|INDEX)\s", re.IGNORECASE)
+_AUTO_INCREMENT = re.compile(r"\bAUTO_INCREMENT\b", re.IGNORECASE)
 _CONSTRAINT = re.compile(rf"\s*(?:CONSTRAINT(?:\s+{_NAME})?\s+)?(?:FOREIGN\s+KEY|CHECK)\b", re.IGNORECASE)
 _OPTION = (
     rf"(?:ENGINE\s*=\s*(?P<engine>\w+)|AUTO_INCREMENT\s*=\s*\d+|(?:DEFAULT\s+)?(?:CHARSET|CHARACTER\s+SET)\s*=\s*\w+"
@@ -69,10 +73,18 @@ class TableDefinition:
     definitions: tuple[str, ...]     # accepted column and index lines, without trailing commas
     options: str                     # the closing line's table options
     dropped: tuple[str, ...]         # foreign keys and CHECK constraints left out
+    deferred: tuple[str, ...] = ()   # secondary indexes built after the rows are in
 
     def incoming_ddl(self, target: str) -> str:
-        body = ",\n".join(f"  {line}" for line in self.definitions)
+        """The table without its deferrable secondary indexes: rows go in faster, and one
+        sorted index build afterwards (index_ddl) is cheaper than maintaining them row by row."""
+        body = ",\n".join(f"  {line}" for line in self.definitions if line not in self.deferred)
         return f"CREATE TABLE {target} (\n{body}\n){self.options}"
+
+    def index_ddl(self, target: str) -> str | None:
+        if not self.deferred:
+            return None
+        return f"ALTER TABLE {target} " + ", ".join(f"ADD {line}" for line in self.deferred)
 
 
 def _unquote(name: str) -> str:
@@ -99,6 +111,9 @@ def parse(text: str) -> TableDefinition:
     columns: dict[str, str] = {}
     definitions: list[str] = []
     dropped: list[str] = []
+    secondary: list[str] = []
+    auto_increment: str | None = None
+    primary_first: str | None = None
     for number, line in enumerate(lines[1:-1], start=2):
         stripped = line.strip()
         if not stripped:
@@ -111,8 +126,14 @@ def parse(text: str) -> TableDefinition:
                 raise CreateTableRejected(f"CREATE TABLE `{table}` line {number}: a CHECK on another column: "
                                           f"{stripped[:160]!r}")
             columns[name] = column["type"].lower()
+            if _AUTO_INCREMENT.search(column["attributes"]):
+                auto_increment = name
         elif _INDEX.fullmatch(line):
-            pass
+            primary = _PRIMARY_FIRST.match(line)
+            if primary:
+                primary_first = _unquote(primary["name"])
+            elif _DEFERRABLE.match(line):
+                secondary.append(line.strip().rstrip(","))
         elif _CONSTRAINT.match(line):
             dropped.append(stripped.rstrip(","))
             continue
@@ -123,7 +144,10 @@ def parse(text: str) -> TableDefinition:
         definitions.append(stripped.rstrip(","))
     if not columns:
         raise CreateTableRejected(f"CREATE TABLE `{table}` defines no columns")
-    return TableDefinition(table, columns, tuple(definitions), closing["options"], tuple(dropped))
+    # An AUTO_INCREMENT column must lead some key from the start: defer only when the primary
+    # key is that key (or there is no such column).
+    deferred = tuple(secondary) if auto_increment in (None, primary_first) else ()
+    return TableDefinition(table, columns, tuple(definitions), closing["options"], tuple(dropped), deferred)
 
 
 def drift(table: str, actual: dict[str, str]) -> list[str]:

@@ -216,7 +216,11 @@ class Loader:
                 try:
                     counts, skipped = self._stream(reader, manifest, progress)
                 except QuarantineDump as exc:
-                    reader.drain()  # the true size and sha256 belong in the verdict
+                    try:
+                        reader.drain()  # the true size and sha256 belong in the verdict
+                    except Exception:  # e.g. the connection to S3 broke: the content verdict stands alone
+                        log.warning("could not read the rest of the dump for its size and sha256", exc_info=True)
+                        raise exc from None
                     integrity = _integrity_problems(reader, manifest)
                     raise QuarantineDump([code for code, _ in integrity] + list(exc.reasons),
                                          "; ".join([detail for _, detail in integrity] + [exc.detail])) from exc
@@ -245,9 +249,14 @@ class Loader:
         skipped = 0
         scanner = dumpfile.Scanner(reader, TABLE_NAMES)
         writer = _ServerWriter(self.conn)
+        indexing: str | None = None  # the contract table whose secondary indexes wait for its rows
         try:
             for stmt in scanner:
                 table = stmt.table if stmt.table in TABLE_NAMES else None
+                if indexing is not None and stmt.table is not None and stmt.table != indexing:
+                    # Its section is over: build its indexes while the scanner reads on.
+                    self._build_indexes(created[indexing], writer)
+                    indexing = None
                 if stmt.text is None or stmt.kind is Kind.DEFINITION or (table is None and stmt.kind in (
                         Kind.CREATE_TABLE, Kind.INSERT, Kind.DROP_TABLE, Kind.TABLE_FRAMING)):
                     skipped += 1
@@ -258,6 +267,7 @@ class Loader:
                                            "(UPDATE, DELETE, DROP DATABASE, ALTER ... are refused)")
                 elif stmt.kind is Kind.CREATE_TABLE:
                     created[table] = self._create_incoming(stmt, table, created, writer)
+                    indexing = table
                 elif stmt.kind is Kind.INSERT:
                     if table not in created:
                         raise _forbidden(stmt, f"an INSERT into `{table}` before its CREATE TABLE")
@@ -270,6 +280,8 @@ class Loader:
                     raise _forbidden(stmt, f"a DROP TABLE after `{table}` was created would drop its rows")
                 if progress is not None:
                     progress(Progress(reader.bytes_read, writer.row_counts, table))
+            if indexing is not None:
+                self._build_indexes(created[indexing], writer)
             counts = writer.finish()
         except dumpfile.DumpFormatError as exc:
             writer.cancel()
@@ -318,6 +330,11 @@ class Loader:
         writer.submit(definition.incoming_ddl(self._target(table)).encode(), None,
                       f"the CREATE TABLE of `{table}` at byte {stmt.offset}")
         return definition
+
+    def _build_indexes(self, definition: schema.TableDefinition, writer: _ServerWriter) -> None:
+        ddl = definition.index_ddl(self._target(definition.table))
+        if ddl is not None:
+            writer.submit(ddl.encode(), None, f"the indexes of `{definition.table}`")
 
     def _verify(self, reader: dumpfile.DumpReader, manifest: Manifest, counts: dict[str, int]) -> None:
         integrity = _integrity_problems(reader, manifest)

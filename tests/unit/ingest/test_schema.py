@@ -47,16 +47,26 @@ def test_plain_dump_ddl_is_accepted_and_conforms(text):
     assert schema.drift("rooms", definition.columns) == []
 
 
-def test_incoming_ddl_keeps_columns_and_indexes_and_drops_constraints():
+def test_incoming_ddl_drops_constraints_and_defers_secondary_indexes():
     definition = schema.parse(MARIADB)
     ddl = definition.incoming_ddl("`staging`.`rooms__incoming`")
     assert ddl.startswith("CREATE TABLE `staging`.`rooms__incoming` (\n  `id` int(10) unsigned NOT NULL AUTO_INCREMENT,\n")
-    assert "FOREIGN KEY" not in ddl and "CONSTRAINT" not in ddl
+    assert "FOREIGN KEY" not in ddl and "CONSTRAINT" not in ddl and " KEY `" not in ddl
     assert "CHECK (json_valid(`extra`))" in ddl  # a column's own JSON check stays
-    assert ddl.endswith("  KEY `idx_prefix` (`room_number`(8))\n) ENGINE=InnoDB AUTO_INCREMENT=13515 DEFAULT CHARSET=utf8mb4 "
+    assert ddl.endswith("  PRIMARY KEY (`id`)\n) ENGINE=InnoDB AUTO_INCREMENT=13515 DEFAULT CHARSET=utf8mb4 "
                         "COLLATE=utf8mb4_unicode_ci")
+    assert definition.index_ddl("`s`.`r`") == (
+        "ALTER TABLE `s`.`r` ADD UNIQUE KEY `ux_rooms_number` (`apartment_id`,`room_number`), "
+        "ADD KEY `idx_rooms_apartment_id` (`apartment_id`), ADD KEY `idx_prefix` (`room_number`(8))")
     assert len(definition.dropped) == 2
     assert definition.columns["extra"] == "longtext" and definition.columns["updated_at"] == "timestamp"
+
+
+def test_indexes_stay_when_the_auto_increment_column_needs_them():
+    text = MARIADB.replace("  PRIMARY KEY (`id`),\n", "  PRIMARY KEY (`apartment_id`, `room_number`),\n  KEY `ix_id` (`id`),\n")
+    definition = schema.parse(text)
+    assert definition.index_ddl("`s`.`r`") is None
+    assert "KEY `ix_id` (`id`)" in definition.incoming_ddl("`s`.`r`")
 
 
 @pytest.mark.parametrize("change, fragment", [
