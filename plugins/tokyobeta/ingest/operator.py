@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import getpass
 import logging
+import os
 import socket
 import sys
 import time
@@ -21,7 +22,11 @@ LOADED, FAILED, NOT_LOADABLE = 0, 1, 2
 
 
 def run_id() -> str:
-    return f"manual__cli__{getpass.getuser()}@{socket.gethostname()}__{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):  # a container user without a passwd entry
+        user = str(os.getuid())
+    return f"manual__cli__{user}@{socket.gethostname()}__{datetime.now(timezone.utc):%Y-%m-%dT%H:%M:%SZ}"
 
 
 class ProgressLine:

@@ -53,6 +53,12 @@ def checksums(conn, tables) -> dict[str, int]:
 
 def data_lengths(conn) -> dict[str, int]:
     with conn.cursor() as cursor:
+        # InnoDB refreshes DATA_LENGTH in the background; on a busy server it can still say one
+        # page per table long after the rows are in. ANALYZE TABLE brings it up to date.
+        cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,))
+        names = [name for (name,) in cursor.fetchall()]
+        cursor.execute("ANALYZE TABLE " + ", ".join(f"`{DATABASE}`.`{name}`" for name in names))
+        cursor.fetchall()
         cursor.execute("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
                        (DATABASE,))
         return {name: int(length) for name, length in cursor.fetchall()}
