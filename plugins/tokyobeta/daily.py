@@ -10,7 +10,7 @@ from typing import Any
 from tokyobeta import settings
 from tokyobeta.dates import dump_date_for
 from tokyobeta.ingest import day as ingest_day
-from tokyobeta.ingest.manifest import Manifest
+from tokyobeta.ingest.manifest import Manifest, Verdict
 from tokyobeta.io import aws, mysql
 from tokyobeta.ops import alerts
 from tokyobeta.ops.history import History
@@ -32,16 +32,22 @@ def _notifier(context: dict) -> ingest_day.Notify:
     return lambda subject, message, severity: alerts.notify(context, subject, message, severity=severity)
 
 
+def _judge(context: dict, cfg: settings.Settings, s3: Any, conn: Any) -> tuple[Verdict, ingest_day.DumpAt]:
+    """The day's verdict; a day that is not loadable is quarantined (recorded, evidence, alert)."""
+    verdict, at = ingest_day.judge_in_bucket(cfg, s3, aws.secretsmanager(cfg.aws_conn_id), dump_date_for(context))
+    if not verdict.loadable:
+        ingest_day.quarantine(conn, cfg, verdict, at, context["run_id"], _notifier(context))
+    return verdict, at
+
+
 def check_manifest(**context: Any) -> bool:
     """ShortCircuit: True lets the day load; False skips every downstream task."""
     cfg = settings.for_task(context)
-    day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
-    verdict, at = ingest_day.judge_in_bucket(cfg, s3, aws.secretsmanager(cfg.aws_conn_id), day)
-    context["ti"].xcom_push(key="verdict", value=verdict.to_dict())
     with mysql.connection(cfg.mysql_conn_id) as conn:
+        verdict, at = _judge(context, cfg, s3, conn)
+        context["ti"].xcom_push(key="verdict", value=verdict.to_dict())
         if not verdict.loadable:
-            ingest_day.quarantine(conn, cfg, verdict, at, context["run_id"], _notifier(context))
             return False
         History(conn, cfg.schemas(), cfg.include_path).record_verdict(verdict, context["run_id"])
     log.info("dump %s is loadable: %s", at.url(at.dump), verdict.detail)
@@ -50,16 +56,18 @@ def check_manifest(**context: Any) -> bool:
 
 def load_staging(**context: Any) -> dict[str, Any]:
     cfg = settings.for_task(context)
-    day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
-    manifest = read_manifest(cfg, s3, day)
-    at = ingest_day.DumpAt.in_bucket(cfg, s3, day, manifest.dump_key)
-    body = s3.get_object(Bucket=cfg.dump_bucket, Key=manifest.dump_key)["Body"]
-    try:
-        with mysql.connection(cfg.mysql_conn_id) as conn:
-            outcome = ingest_day.load(conn, cfg, manifest, body, at, context["run_id"], _notifier(context))
-    finally:
-        body.close()
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        # Judged again: the manifest may have changed since check_manifest, or this task is
+        # being rerun on its own.
+        verdict, at = _judge(context, cfg, s3, conn)
+        if not verdict.loadable:
+            _skip(f"dump not loadable: {', '.join(verdict.reasons)}: {verdict.detail}")
+        body = s3.get_object(Bucket=cfg.dump_bucket, Key=at.dump)["Body"]
+        try:
+            outcome = ingest_day.load(conn, cfg, verdict.manifest, body, at, context["run_id"], _notifier(context))
+        finally:
+            body.close()
     if outcome.status == "quarantined":
         _skip(f"dump quarantined while loading: {', '.join(outcome.verdict.reasons)}: {outcome.verdict.detail}")
     log.info("loaded %s: %s", at.url(at.dump), outcome.result.to_dict())
