@@ -23,7 +23,7 @@ import zlib
 from dataclasses import dataclass
 from typing import BinaryIO, Collection, Iterator
 
-CHUNK_BYTES = 8 * 1024 * 1024
+CHUNK_BYTES = 2 * 1024 * 1024  # small chunks keep peak memory low and flat (allocator reuse)
 # A statement the loader has to look at (a contract table's INSERT or anything that is not
 # another table's rows) larger than this is refused: memory stays bounded whatever the input.
 MAX_STATEMENT_BYTES = 64 * 1024 * 1024
@@ -71,7 +71,7 @@ class DumpReader:
     rejected dump still gets its true size and sha256 for the verdict.
     """
 
-    def __init__(self, raw: BinaryIO, gzip: bool = False, chunk_bytes: int = CHUNK_BYTES, depth: int = 2):
+    def __init__(self, raw: BinaryIO, gzip: bool = False, chunk_bytes: int = CHUNK_BYTES, depth: int = 4):
         self._raw = raw
         self._gzip = gzip
         self._chunk_bytes = chunk_bytes

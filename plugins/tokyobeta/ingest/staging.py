@@ -214,7 +214,7 @@ class Loader:
             reader = dumpfile.DumpReader(body, gzip=manifest.gzip)
             try:
                 try:
-                    counts, skipped = self._stream(reader, manifest, progress)
+                    counts, skipped = self._stream(reader, progress)
                 except QuarantineDump as exc:
                     try:
                         reader.drain()  # the true size and sha256 belong in the verdict
@@ -243,7 +243,7 @@ class Loader:
         finally:
             self._release()
 
-    def _stream(self, reader: dumpfile.DumpReader, manifest: Manifest,
+    def _stream(self, reader: dumpfile.DumpReader,
                 progress: Callable[[Progress], None] | None) -> tuple[dict[str, int], int]:
         created: dict[str, schema.TableDefinition] = {}
         skipped = 0
