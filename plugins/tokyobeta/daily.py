@@ -65,7 +65,8 @@ def load_staging(**context: Any) -> dict[str, Any]:
             _skip(f"dump not loadable: {', '.join(verdict.reasons)}: {verdict.detail}")
         body = s3.get_object(Bucket=cfg.dump_bucket, Key=at.dump)["Body"]
         try:
-            outcome = ingest_day.load(conn, cfg, verdict.manifest, body, at, context["run_id"], _notifier(context))
+            outcome = ingest_day.load(conn, cfg, verdict.manifest, body, at, context["run_id"], _notifier(context),
+                                      connect=lambda: mysql.connect(cfg.mysql_conn_id))
         finally:
             body.close()
     if outcome.status == "quarantined":

@@ -140,10 +140,13 @@ def child_load(dump_path: str, manifest_path: str) -> int:
     started = time.monotonic()
     cfg = settings.from_env()
     manifest = manifest_mod.parse(Path(manifest_path).read_bytes())
-    conn = mysql.connect(params={"host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]),
-                                 "user": os.environ["TOKYOBETA_DB_USER"], "password": os.environ["TOKYOBETA_DB_PASSWORD"]})
+    # The pipeline's user, from the environment (the Airflow connection would cost an Airflow import).
+    params = {"host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]),
+              "user": os.environ["TOKYOBETA_DB_USER"], "password": os.environ["TOKYOBETA_DB_PASSWORD"]}
+    conn = mysql.connect(params=params)
     with open(dump_path, "rb", buffering=0) as body:
-        outcome = ingest_day.load(conn, cfg, manifest, body, ingest_day.DumpAt(dump_path, manifest_path), "bench", None)
+        outcome = ingest_day.load(conn, cfg, manifest, body, ingest_day.DumpAt(dump_path, manifest_path), "bench", None,
+                                  connect=lambda: mysql.connect(params=params))
     conn.close()
     result = outcome.result
     print(json.dumps({"status": outcome.status, "load_seconds": time.monotonic() - started,

@@ -169,14 +169,15 @@ def quarantine(conn: Any, cfg: settings.Settings, verdict: Verdict, at: DumpAt, 
 
 
 def load(conn: Any, cfg: settings.Settings, manifest: Manifest, body: BinaryIO, at: DumpAt, run_id: str,
-         notify: Notify | None, *, dry_run: bool = False,
-         progress: Callable[[Progress], None] | None = None) -> Outcome:
+         notify: Notify | None, *, dry_run: bool = False, progress: Callable[[Progress], None] | None = None,
+         connect: Callable[[], Any] | None = None) -> Outcome:
     """Load the day (or only verify it, dry_run). A dump found unfit while streaming is
     quarantined (unless dry_run) and reported in the Outcome; any other failure raises.
-    Either way the attempt is in ops.load_history."""
+    Either way the attempt is in ops.load_history. `connect` opens another connection like
+    `conn`, so that tables load in parallel."""
     history = History(conn, cfg.schemas(), cfg.include_path)
     history.ensure_tables()
-    loader = Loader(conn, cfg.schemas(), cfg.include_path, cfg.staging_backups_kept)
+    loader = Loader(conn, cfg.schemas(), cfg.include_path, cfg.staging_backups_kept, connect=connect)
     started = datetime.now(timezone.utc)
     try:
         result = loader.load(body, manifest, dry_run=dry_run, progress=progress)

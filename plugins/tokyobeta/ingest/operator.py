@@ -108,7 +108,7 @@ def load_dump(cfg: settings.Settings, *, day: date | None, dump_file: str | None
 
 def _load_dump(conn: Any, cfg: settings.Settings, run: str, day: date | None, dump_file: str | None,
                manifest_file: str | None, dry_run: bool, out: TextIO, err: TextIO) -> int:
-    from tokyobeta.io import aws
+    from tokyobeta.io import aws, mysql
 
     notify = None if dry_run else _notifier(run)
     s3 = None if dump_file else aws.s3(cfg.aws_conn_id)
@@ -125,7 +125,8 @@ def _load_dump(conn: Any, cfg: settings.Settings, run: str, day: date | None, du
     body = open(at.dump, "rb", buffering=0) if dump_file else s3.get_object(Bucket=at.bucket, Key=at.dump)["Body"]
     line = ProgressLine(manifest.dump_bytes, err) if err.isatty() else None
     try:
-        outcome = ingest_day.load(conn, cfg, manifest, body, at, run, notify, dry_run=dry_run, progress=line)
+        outcome = ingest_day.load(conn, cfg, manifest, body, at, run, notify, dry_run=dry_run, progress=line,
+                                  connect=lambda: mysql.connect(cfg.mysql_conn_id))
     finally:
         body.close()
         if line:

@@ -106,9 +106,9 @@ def _forbidden(stmt: dumpfile.Statement, why: str) -> QuarantineDump:
 
 
 class _ServerWriter:
-    """Runs the approved statements, in order, on the load's connection in a thread of its own,
-    so the server parses one INSERT while the scanner checks the next (mysqlclient releases
-    the GIL while it waits). At most `depth` statements wait: memory stays bounded."""
+    """Runs approved statements, in order, on one connection in a thread of its own, so the
+    server parses one INSERT while the scanner checks the next (mysqlclient releases the GIL
+    while it waits). At most `depth` statements wait: memory stays bounded."""
 
     def __init__(self, conn: Any, depth: int = 4):
         self._conn = conn
@@ -119,35 +119,82 @@ class _ServerWriter:
         self._thread = threading.Thread(target=self._run, name="dump-server-writer", daemon=True)
         self._thread.start()
 
-    def submit(self, sql: bytes, table: str | None, what: str) -> None:
+    def backlog(self) -> int:
+        """Statements submitted and not yet done (the one in flight included)."""
+        return self._queue.unfinished_tasks
+
+    def submit(self, sql: bytes, what: str, rows_of: str | None) -> None:
+        """`rows_of`: the table whose row count the statement adds to (INSERTs); None for DDL."""
         if self._error is not None:
             raise self._error
-        self._queue.put((sql, table, what))
+        self._queue.put((sql, what, rows_of))
 
     def _run(self) -> None:
         while (item := self._queue.get()) is not None:
-            if self._error is not None or self._cancelled:
-                continue
-            sql, table, what = item
             try:
-                self._conn.query(sql)
-                if table is not None:
-                    self.row_counts[table] += self._conn.affected_rows()
-            except BaseException as exc:
-                self._error = _server_error(exc, what, ddl=table is None)
+                if self._error is not None or self._cancelled:
+                    continue
+                sql, what, rows_of = item
+                try:
+                    self._conn.query(sql)
+                    if rows_of is not None:
+                        self.row_counts[rows_of] += self._conn.affected_rows()
+                except BaseException as exc:
+                    self._error = _server_error(exc, what, ddl=rows_of is None)
+            finally:
+                self._queue.task_done()
 
-    def finish(self) -> dict[str, int]:
+    def finish(self) -> None:
         self._queue.put(None)
         self._thread.join()
         if self._error is not None:
             raise self._error
-        return self.row_counts
 
     def cancel(self) -> None:
         """Stop after the statement in flight; the caller then owns the connection again."""
         self._cancelled = True
         self._queue.put(None)
         self._thread.join()
+
+
+class _Writers:
+    """One _ServerWriter per connection. A contract table goes to the least busy writer when
+    its CREATE TABLE arrives, and all its statements follow it there, in order: tables load in
+    parallel (the server parses rows on more than one core) while each table's CREATE, INSERTs
+    and index build stay in sequence."""
+
+    def __init__(self, connections: list[Any]):
+        self._writers = [_ServerWriter(conn) for conn in connections]
+        self._owner: dict[str, _ServerWriter] = {}
+
+    def assign(self, table: str) -> None:
+        self._owner[table] = min(self._writers, key=_ServerWriter.backlog)
+
+    def submit(self, table: str, sql: bytes, what: str, rows: bool = False) -> None:
+        self._owner[table].submit(sql, what, table if rows else None)
+
+    def broadcast(self, sql: bytes, what: str) -> None:
+        for writer in self._writers:
+            writer.submit(sql, what, None)
+
+    @property
+    def row_counts(self) -> dict[str, int]:
+        return {t: sum(w.row_counts[t] for w in self._writers) for t in TABLE_NAMES}
+
+    def finish(self) -> dict[str, int]:
+        errors = []
+        for writer in self._writers:
+            try:
+                writer.finish()
+            except BaseException as exc:
+                errors.append(exc)
+        if errors:  # a verdict on the dump says more than a failure it caused elsewhere
+            raise next((e for e in errors if isinstance(e, QuarantineDump)), errors[0])
+        return self.row_counts
+
+    def cancel(self) -> None:
+        for writer in self._writers:
+            writer.cancel()
 
 
 def _server_error(exc: BaseException, what: str, ddl: bool) -> BaseException:
@@ -162,8 +209,12 @@ def _server_error(exc: BaseException, what: str, ddl: bool) -> BaseException:
 
 class Loader:
     def __init__(self, conn: Any, schemas: Mapping[str, str], include_dir: Path, backups_kept: int = 3,
-                 lock_wait_seconds: int = 30):
+                 lock_wait_seconds: int = 30, connect: Callable[[], Any] | None = None, writers: int = 2):
+        """`connect` opens more connections like `conn`: with it, `writers` connections load
+        tables in parallel; without it everything goes through `conn`."""
         self.conn = conn
+        self.connect = connect
+        self.writers = writers if connect is not None else 1
         self.staging = schemas["staging"]
         self.backup = schemas["staging_backup"]
         self.schemas = schemas
@@ -251,7 +302,11 @@ class Loader:
         created: dict[str, schema.TableDefinition] = {}
         skipped = 0
         scanner = dumpfile.Scanner(reader, TABLE_NAMES)
-        writer = _ServerWriter(self.conn)
+        extra = [self.connect() for _ in range(self.writers - 1)]
+        for conn in extra:
+            with conn.cursor() as cur:
+                cur.execute(_SESSION)
+        writer = _Writers([self.conn, *extra])
         indexing: str | None = None  # the contract table whose secondary indexes wait for its rows
         try:
             for stmt in scanner:
@@ -279,7 +334,7 @@ class Loader:
                         sql = inserts.rewrite(stmt.text, table, self._target(table).encode())
                     except inserts.InsertRejected as exc:
                         raise _forbidden(stmt, str(exc)) from None
-                    writer.submit(sql, table, f"an INSERT into `{table}` at byte {stmt.offset}")
+                    writer.submit(table, sql, f"an INSERT into `{table}` at byte {stmt.offset}", rows=True)
                 elif stmt.kind is Kind.DROP_TABLE and table in created:
                     raise _forbidden(stmt, f"a DROP TABLE after `{table}` was created would drop its rows")
                 if progress is not None:
@@ -297,6 +352,9 @@ class Loader:
         except BaseException:
             writer.cancel()
             raise
+        finally:
+            for conn in extra:
+                conn.close()
         if not scanner.completed:
             raise QuarantineDump([ReasonCode.TRUNCATED_DUMP.value],
                                  "the dump has no closing '-- Dump completed' line: it was cut off")
@@ -308,7 +366,7 @@ class Loader:
     def _target(self, table: str) -> str:
         return _q(self.staging, table + INCOMING)
 
-    def _session_statement(self, stmt: dumpfile.Statement, writer: _ServerWriter) -> None:
+    def _session_statement(self, stmt: dumpfile.Statement, writer: _Writers) -> None:
         setting = dumpfile.session_setting(stmt.text or b"")
         if setting is None:
             return
@@ -318,10 +376,10 @@ class Loader:
                                    "(dump with --default-character-set=utf8mb4)")
         if name == "time_zone":
             # TIMESTAMP values in the dump are in this zone; the loader's session must agree.
-            writer.submit(f"SET SESSION time_zone = '{value}'".encode(), None, f"SET TIME_ZONE at byte {stmt.offset}")
+            writer.broadcast(f"SET SESSION time_zone = '{value}'".encode(), f"SET TIME_ZONE at byte {stmt.offset}")
 
     def _create_incoming(self, stmt: dumpfile.Statement, table: str, created: Mapping[str, Any],
-                         writer: _ServerWriter, defer_indexes: bool) -> schema.TableDefinition:
+                         writer: _Writers, defer_indexes: bool) -> schema.TableDefinition:
         if table in created:
             raise _forbidden(stmt, f"a second CREATE TABLE `{table}`")
         try:
@@ -333,14 +391,15 @@ class Loader:
             raise QuarantineDump([ReasonCode.SCHEMA_DRIFT.value], "; ".join(problems))
         if not defer_indexes:
             definition = replace(definition, deferred=())
-        writer.submit(definition.incoming_ddl(self._target(table)).encode(), None,
+        writer.assign(table)
+        writer.submit(table, definition.incoming_ddl(self._target(table)).encode(),
                       f"the CREATE TABLE of `{table}` at byte {stmt.offset}")
         return definition
 
-    def _build_indexes(self, definition: schema.TableDefinition, writer: _ServerWriter) -> None:
+    def _build_indexes(self, definition: schema.TableDefinition, writer: _Writers) -> None:
         ddl = definition.index_ddl(self._target(definition.table))
         if ddl is not None:
-            writer.submit(ddl.encode(), None, f"the indexes of `{definition.table}`")
+            writer.submit(definition.table, ddl.encode(), f"the indexes of `{definition.table}`")
 
     def _verify(self, reader: dumpfile.DumpReader, manifest: Manifest, counts: dict[str, int]) -> None:
         integrity = _integrity_problems(reader, manifest)

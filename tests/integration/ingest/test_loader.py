@@ -24,7 +24,9 @@ from tokyobeta.ingest.staging import Loader, QuarantineDump
 
 
 def make_loader(conn, schemas, cfg, **kwargs) -> Loader:
-    return Loader(conn, schemas, cfg.include_path, **kwargs)
+    from tokyobeta.io import mysql
+
+    return Loader(conn, schemas, cfg.include_path, connect=lambda: mysql.connect(cfg.mysql_conn_id), **kwargs)
 
 
 def load(loader: Loader, data: bytes, manifest, **kwargs):
