@@ -286,6 +286,23 @@ def test_injected_statements_are_refused_and_nothing_runs(loader, loaded, sample
     assert count(admin_conn, f"SELECT COUNT(*) FROM `{victim}`.secrets WHERE secret = 'keep me'") == 1
 
 
+@pytest.mark.parametrize("case", ["create table select", "foreign engine", "data directory"])
+def test_create_table_in_another_form_is_refused(loader, loaded, sample_dump, admin_conn, fresh_schemas, victim, case):
+    start = sample_dump.data.index(b"CREATE TABLE `rooms` (")
+    end = sample_dump.data.index(b";\n", start) + 1
+    original = sample_dump.data[start:end]
+    closing = original[original.rindex(b"\n) ENGINE=InnoDB"):]
+    replacement = {
+        "create table select": b"CREATE TABLE `rooms` AS SELECT * FROM `" + victim.encode() + b"`.`secrets`;",
+        "foreign engine": original.replace(closing, b"\n) ENGINE=FEDERATED CONNECTION='mysql://u:p@127.0.0.1:3306/"
+                                                    + victim.encode() + b"/secrets';"),
+        "data directory": original.replace(closing, closing[:-1] + b" DATA DIRECTORY='/tmp';"),
+    }[case]
+    data = sample_dump.data[:start] + replacement + sample_dump.data[end:]
+    assert_refused(loader, admin_conn, fresh_schemas, loaded, data, manifest_for(data, DAY, sample_dump.counts),
+                   ("FORBIDDEN_STATEMENT",), "CREATE TABLE")
+
+
 def test_dump_in_another_charset_is_refused(loader, loaded, sample_dump, admin_conn, fresh_schemas):
     data = sample_dump.data.replace(b"/*!40101 SET NAMES utf8mb4 */;", b"/*!40101 SET NAMES latin1 */;")
     assert_refused(loader, admin_conn, fresh_schemas, loaded, data, manifest_for(data, DAY, sample_dump.counts),
