@@ -154,11 +154,19 @@ class Registry:
 
     def appears_in(self, row: Municipality, address: str) -> bool:
         """Does the address text name this municipality (or its stem) and no other prefecture?"""
-        text = fold(address)
-        named = [p for p in self.prefectures if p in text]
+        text, named = self.without_prefectures(address)
         if named and row.prefecture not in named:
             return False
         return any(fold(s) in text for s in (*row.spellings, *row.stems()))
+
+    def without_prefectures(self, address: str) -> tuple[str, list[str]]:
+        """The folded address with the prefecture names it contains cut out (so 神奈川県 does
+        not count as naming 神奈川区), and those names."""
+        text = fold(address)
+        named = [p for p in self.prefectures if p in text]
+        for prefecture in named:
+            text = text.replace(prefecture, " ")
+        return text, named
 
 
 def _unique(pairs: Iterable[tuple[str, Municipality]]) -> dict[str, Municipality]:

@@ -35,7 +35,8 @@ class OfflineProvider:
 
     - nationality: the known spelling (pycountry names and translations, the alias table)
       closest to the text by difflib's ratio, if that ratio is at least FUZZY_CUTOFF and no
-      other country comes as close (so "Vietnan" -> VN, "Indonesa" -> ID); else UNKNOWN.
+      other country comes as close (so "Vietnan" -> VN, "Indonesa" -> ID); texts and spellings
+      shorter than FUZZY_MIN_LENGTH are never fuzzy-matched; else UNKNOWN.
     - municipality: the one official municipality whose name or name stem (新宿 of 新宿区)
       appears in the address, within the prefecture the address names if it names one
       ("東京都新宿西新宿1-1" -> 新宿区); none or several -> unknown.
@@ -45,6 +46,7 @@ class OfflineProvider:
     name = "offline"
     model_id = "offline-fuzzy-1"
     FUZZY_CUTOFF = 0.85
+    FUZZY_MIN_LENGTH = 5  # one typo in a shorter word (or a code) is another word: "asia" is not "aia"
 
     def __init__(self, prompt_version: str = "v1"):
         prompts.system_prompt("nationality", prompt_version)  # an unknown version fails here, as with Bedrock
@@ -64,7 +66,9 @@ class OfflineProvider:
 
     def _closest_country(self, text: str) -> str:
         key = nationality.match_key(text)
-        spellings = nationality.known_spellings()
+        if len(key) < self.FUZZY_MIN_LENGTH:
+            return nationality.UNKNOWN
+        spellings = {s: code for s, code in nationality.known_spellings().items() if len(s) >= self.FUZZY_MIN_LENGTH}
         scored = sorted(((difflib.SequenceMatcher(None, key, s).ratio(), s)
                          for s in difflib.get_close_matches(key, spellings, n=5, cutoff=self.FUZZY_CUTOFF)),
                         reverse=True)
@@ -76,8 +80,7 @@ class OfflineProvider:
 
     def _only_municipality_named(self, address: str) -> municipality.Municipality | None:
         reg = municipality.registry()
-        text = municipality.fold(address)
-        named = [p for p in reg.prefectures if p in text]
+        text, named = reg.without_prefectures(address)
         rows = [r for r in reg.rows if not named or r.prefecture in named]
         hits: dict[municipality.Municipality, int] = {}
         for row in rows:

@@ -22,6 +22,7 @@ RETRYABLE_CODES = frozenset({
 _FIXES = {
     "AccessDeniedException": "grant the MWAA execution role bedrock:InvokeModel on the model and enable model access",
     "UnrecognizedClientException": "check the AWS connection's credentials",
+    "NoCredentialsError": "give the AWS connection credentials (or the MWAA execution role)",
     "ResourceNotFoundException": "check BEDROCK_MODEL_ID and BEDROCK_REGION (the model must exist in that region)",
     "ValidationException": "check BEDROCK_MODEL_ID (a model that supports the Converse API)",
 }
@@ -70,7 +71,7 @@ def converse(bedrock: Any, *, model_id: str, system: str, text: str, metadata: M
              max_attempts: int, max_tokens: int = 100, base_delay: float = 1.0, max_delay: float = 20.0,
              sleep: Callable[[float], None] = time.sleep) -> Reply:
     """Ask once (retrying only what is worth retrying) and return the reply's text."""
-    from botocore.exceptions import ClientError
+    from botocore.exceptions import BotoCoreError, ClientError
 
     if max_attempts < 1:
         raise ValueError(f"max_attempts must be at least 1, got {max_attempts} (BEDROCK_MAX_ATTEMPTS)")
@@ -90,8 +91,8 @@ def converse(bedrock: Any, *, model_id: str, system: str, text: str, metadata: M
         except Exception as exc:
             reason = _retryable(exc)
             if reason is None:
-                if isinstance(exc, ClientError):
-                    code = exc.response.get("Error", {}).get("Code", "")
+                if isinstance(exc, (ClientError, BotoCoreError)):
+                    code = exc.response.get("Error", {}).get("Code", "") if isinstance(exc, ClientError) else type(exc).__name__
                     raise ModelRejected(f"Bedrock refused {model_id}: {code}: {exc}. Fix: "
                                         f"{_FIXES.get(code, 'see the error')}") from exc
                 raise
