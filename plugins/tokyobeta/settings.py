@@ -103,7 +103,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("TASK_RETRY_DELAY_MINUTES", 5.0, float, "Delay between retries.", parse_time=True),
     Knob("STAGING_BACKUPS_KEPT", 3, int, "Previous staging loads kept in staging_backup."),
     Knob("ENRICHMENT_ENABLED", True, _bool, "Run the nationality / municipality enrichment.", per_run=True),
-    Knob("ENRICHMENT_PROVIDER", "bedrock", str, "`bedrock` (Amazon Bedrock) or `offline` (deterministic fuzzy matching, no network; see README)."),
+    Knob("ENRICHMENT_PROVIDER", "bedrock", str, "`bedrock` (Amazon Bedrock) or `offline` (deterministic fuzzy matching, no network; see README's Enrichment section)."),
     Knob("ENRICHMENT_MAX_MODEL_CALLS", 300, int, "Cap on model calls per run.", per_run=True),
     Knob("BEDROCK_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0", str, "Bedrock model for enrichment."),
     Knob("ENRICHMENT_PROMPT_VERSION", "v1", str, "Which prompt of enrich/prompts.py the model gets; part of the cache key (add a version to change a prompt)."),
