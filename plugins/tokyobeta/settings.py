@@ -42,6 +42,13 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{raw!r} is not a share between 0 and 1 (0.2 means 20%)")
+    return value
+
+
 def _prefix(raw: str) -> str:
     raw = raw.strip().strip("/")
     return f"{raw}/" if raw else ""
@@ -107,7 +114,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("ENRICHMENT_MAX_MODEL_CALLS", 300, int, "Cap on model calls per run.", per_run=True),
     Knob("BEDROCK_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0", str, "Bedrock model for enrichment."),
     Knob("ENRICHMENT_PROMPT_VERSION", "v1", str, "Which prompt of enrich/prompts.py the model gets; part of the cache key (add a version to change a prompt)."),
-    Knob("ENRICHMENT_MAX_FAILURE_RATE", 0.2, float, "Fail the enrich task when more than this share of its model calls errored or gave invalid answers."),
+    Knob("ENRICHMENT_MAX_FAILURE_RATE", 0.2, _share, "Fail the enrich task when more than this share of its model calls errored or gave invalid answers."),
     Knob("BEDROCK_REGION", "", str, "Region of the Bedrock runtime; empty uses the AWS connection's region."),
     Knob("BEDROCK_MAX_ATTEMPTS", 4, int, "Attempts per model call on throttling and timeouts (exponential backoff with jitter)."),
     Knob("BEDROCK_TIMEOUT_SECONDS", 30.0, float, "Read timeout of one Bedrock call."),

@@ -37,6 +37,7 @@ APARTMENTS = [
     (3, "東京都新宿西新宿7-1-1", "東京都", None),
     (4, "〒２２３－００６１ 神奈川県横浜市港北区日吉４－１－１", None, None),
     (5, None, "埼玉県", "入間郡三芳町"),
+    (6, "府中市宮町1-1", "東京都", None),  # 府中市 is also in 広島県: the prefecture column decides
 ]
 
 
@@ -81,13 +82,16 @@ def test_rules_then_model_fill_the_maps_silver_joins(mysql_conn, schemas, repo, 
     assert places(mysql_conn, staging) == {
         1: ("東京都", "新宿区", "131041", "rule"), 2: ("東京都", "中央区", "131024", "rule"),
         3: ("東京都", "新宿区", "131041", "model"), 4: ("神奈川県", "横浜市港北区", "141097", "rule"),
-        5: ("埼玉県", "入間郡三芳町", "113247", "rule")}
+        5: ("埼玉県", "入間郡三芳町", "113247", "rule"), 6: ("東京都", "府中市", "132063", "rule")}
     nat, muni = report["nationality"], report["municipality"]
     # distinct binary values: Vietnan, 日本(+"日本 "), Japan, JAPAN, Indonesa, ﾍﾞﾄﾅﾑ, NULL, 不明
     assert (nat["inputs"], nat["rows"], nat["rule_hits"], nat["model_calls"], nat["model_resolved"]) == (8, 10, 4, 2, 2)
     assert nat["inputs_by_outcome"] == {"rule": 4, "placeholder": 2, "model": 2}
     assert nat["rows_by_outcome"] == {"rule": 5, "placeholder": 2, "model": 3}
-    assert (muni["inputs"], muni["rule_hits"], muni["model_calls"], muni["unresolved"]) == (5, 4, 1, 0)
+    assert (muni["inputs"], muni["rule_hits"], muni["model_calls"], muni["unresolved"]) == (6, 5, 1, 0)
+    # answers the source's own columns helped with are not a function of the address: not cached
+    cached = {text for (text,) in _rows(mysql_conn, f"SELECT address_normalized FROM `{staging}`.llm_property_municipality_cache")}
+    assert cached == {"東京都新宿区西新宿2-8-1", "中央区月島3-1-1", "東京都新宿西新宿7-1-1", "〒223-0061 神奈川県横浜市港北区日吉4-1-1"}
     assert report["total"]["model_calls"] == 3 == len(offline.questions)
     assert sorted(offline.questions) == [("municipality", "東京都新宿西新宿7-1-1"), ("nationality", "indonesa"),
                                          ("nationality", "vietnan")]
@@ -104,13 +108,13 @@ def test_second_run_hits_the_cache_only_and_changes_no_table(mysql_conn, schemas
     assert (report["nationality"]["cache_hits"], report["municipality"]["cache_hits"]) == (2, 1)
     assert checksums(mysql_conn, staging) == before
     # the cache records every answer with its source; the model's answers keep their reply
-    rows = dict(((text, source) for text, source in _cache(mysql_conn, staging)))
+    rows = dict(_rows(mysql_conn, f"SELECT input_normalized, source FROM `{staging}`.llm_enrichment_cache"))
     assert rows["vietnan"] == "model" and rows["日本"] == "rule" and rows["不明"] == "rule"
 
 
-def _cache(conn, db):
+def _rows(conn, sql):
     with conn.cursor() as cur:
-        cur.execute(f"SELECT input_normalized, source FROM `{db}`.llm_enrichment_cache")
+        cur.execute(sql)
         return cur.fetchall()
 
 

@@ -136,6 +136,18 @@ class Registry:
         starts = sorted(i for i in (text.find(p) for p in self.prefectures) if i > 0)
         return self._parse_at(text[starts[0]:], hint) if starts else None
 
+    def resolve(self, address: str | None, prefecture: str | None = None,
+                municipality: str | None = None) -> tuple[Municipality | None, bool]:
+        """The municipality the rules are sure of, and whether the address alone said so: else
+        the source's own prefecture column helped, or its municipality column named an official
+        municipality."""
+        found = self.parse(address, prefecture)
+        if found is not None:
+            return found, self.parse(address) == found
+        if municipality:
+            found = self.parse(f"{prefecture or ''}{municipality}", prefecture)
+        return found, False
+
     def prefecture_named(self, address: str | None) -> str | None:
         """The first prefecture the address names in full, or None."""
         text = _COUNTRY.sub("", _POSTAL.sub("", fold(address or "")))
@@ -187,10 +199,6 @@ def registry() -> Registry:
 
 
 def resolve(address: str | None, prefecture: str | None = None, municipality: str | None = None) -> Place | None:
-    """The place the rules are sure of: from the address, else from the source's own
-    prefecture and municipality columns when they name an official municipality."""
-    reg = registry()
-    found = reg.parse(address, prefecture)
-    if found is None and municipality:
-        found = reg.parse(f"{prefecture or ''}{municipality}", prefecture)
+    """The place the rules are sure of (see Registry.resolve)."""
+    found, _ = registry().resolve(address, prefecture, municipality)
     return Place.of(found) if found is not None else None

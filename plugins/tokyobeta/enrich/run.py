@@ -82,17 +82,18 @@ class Kind:
     map_key_column: str
     unknown: tuple
     answer_of: Callable[[Any], tuple]
+    resolved_by: int  # the answer column that is empty or UNKNOWN while unresolved
 
     def resolved(self, answer: tuple) -> bool:
-        return answer[1 if self.task == "municipality" else 0] not in (None, nationality.UNKNOWN)
+        return answer[self.resolved_by] not in (None, nationality.UNKNOWN)
 
 
 NATIONALITY = Kind("nationality", "llm_enrichment_cache", "input_normalized", ("country_code", "label_en", "label_ja"),
                    "nationality_map", "raw_value", (nationality.UNKNOWN, None, None),
-                   lambda c: (c.code, c.label_en, c.label_ja))
+                   lambda c: (c.code, c.label_en, c.label_ja), resolved_by=0)
 MUNICIPALITY = Kind("municipality", "llm_property_municipality_cache", "address_normalized",
                     ("prefecture", "municipality", "municipality_code"), "apartment_municipality_map", "apartment_id",
-                    (None, None, None), lambda p: (p.prefecture, p.municipality, p.code))
+                    (None, None, None), lambda p: (p.prefecture, p.municipality, p.code), resolved_by=1)
 
 
 def sha256(text: str) -> str:
@@ -147,15 +148,13 @@ class Enricher:
         for apartment_id, address, prefecture, muni in _rows(
                 self.conn, f"SELECT id, address, prefecture, municipality FROM `{self.staging}`.`apartments` ORDER BY id"):
             text = municipality.normalize(address)
-            by_address = reg.parse(address)
-            # The source's own prefecture/municipality columns help the rules but are not part
-            # of the cache key (the address is): such answers are not recorded in the cache.
-            found = by_address or reg.parse(address, prefecture) or (
-                reg.parse(f"{prefecture or ''}{muni}", prefecture) if muni else None)
+            found, by_address = reg.resolve(address, prefecture, muni)
             known_prefecture = reg.prefecture_named(address) or reg.prefecture_of(prefecture)
+            # An answer the source's own columns helped with is not a function of the address,
+            # which is the cache key: it is not recorded in the cache.
             items.append(Item(apartment_id, text, 1,
                               MUNICIPALITY.answer_of(municipality.Place.of(found)) if found else None,
-                              placeholder=not text and found is None, cache_rule=by_address is not None,
+                              placeholder=not text and found is None, cache_rule=by_address,
                               unresolved=(known_prefecture, None, None)))
         return items
 
