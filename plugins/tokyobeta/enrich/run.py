@@ -83,6 +83,7 @@ class Kind:
     unknown: tuple
     answer_of: Callable[[Any], tuple]
     resolved_by: int  # the answer column that is empty or UNKNOWN while unresolved
+    text_length: int  # of the cache's text column (the key is the full text's hash)
 
     def resolved(self, answer: tuple) -> bool:
         return answer[self.resolved_by] not in (None, nationality.UNKNOWN)
@@ -90,10 +91,11 @@ class Kind:
 
 NATIONALITY = Kind("nationality", "llm_enrichment_cache", "input_normalized", ("country_code", "label_en", "label_ja"),
                    "nationality_map", "raw_value", (nationality.UNKNOWN, None, None),
-                   lambda c: (c.code, c.label_en, c.label_ja), resolved_by=0)
+                   lambda c: (c.code, c.label_en, c.label_ja), resolved_by=0, text_length=255)
 MUNICIPALITY = Kind("municipality", "llm_property_municipality_cache", "address_normalized",
                     ("prefecture", "municipality", "municipality_code"), "apartment_municipality_map", "apartment_id",
-                    (None, None, None), lambda p: (p.prefecture, p.municipality, p.code), resolved_by=1)
+                    (None, None, None), lambda p: (p.prefecture, p.municipality, p.code), resolved_by=1,
+                    text_length=1024)
 
 
 def sha256(text: str) -> str:
@@ -180,7 +182,7 @@ class Enricher:
             cur.executemany(
                 f"INSERT INTO `{self.staging}`.`{kind.cache_table}` ({', '.join(f'`{c}`' for c in columns)}) "
                 f"VALUES ({', '.join(['%s'] * len(columns))}) ON DUPLICATE KEY UPDATE {updates}",
-                [(sha, *self._key(), text, *answer, source, reply[:512] if reply else None, now, now)
+                [(sha, *self._key(), text[:kind.text_length], *answer, source, reply[:512] if reply else None, now, now)
                  for sha, text, answer, source, reply in changed])
         return len(changed)
 
