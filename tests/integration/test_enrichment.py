@@ -217,3 +217,11 @@ def test_a_struggling_model_is_given_up_on_and_the_run_fails(mysql_conn, schemas
     assert report["total"]["inputs_by_outcome"]["stopped"] == 4  # 8 questions, 5 failed, 3+1 never asked
     assert count(mysql_conn, f"SELECT COUNT(*) FROM `{staging}`.llm_enrichment_cache WHERE source <> 'rule'") == 0
     assert "model failure rate 100%" in problems(report, 0.2)[0]
+
+
+def test_a_cache_table_of_the_old_layout_is_named_with_the_fix(mysql_conn, schemas, repo, staging, admin_conn):
+    with admin_conn.cursor() as cur:
+        cur.execute(f"CREATE TABLE `{staging}`.llm_enrichment_cache (input_normalized VARCHAR(255) PRIMARY KEY, "
+                    "provider VARCHAR(32), model_id VARCHAR(128), prompt_version VARCHAR(32))")
+    with pytest.raises(RuntimeError, match=f"{staging}.llm_enrichment_cache has the pre-release layout .* drop it"):
+        enricher(mysql_conn, schemas, repo, OfflineProvider()).run()

@@ -277,6 +277,14 @@ class Enricher:
 
     def ensure_tables(self) -> None:
         sqlfiles.run_file(self.conn, self.include_dir / "sql" / "ddl" / "enrichment.sql", self.schemas)
+        # CREATE TABLE IF NOT EXISTS leaves a cache made by the first (pre-release) layout alone.
+        old = [t for t in (NATIONALITY.cache_table, MUNICIPALITY.cache_table) if not _rows(
+            self.conn, "SELECT 1 FROM information_schema.columns WHERE table_schema = %s AND table_name = %s "
+                       "AND column_name = 'input_sha256'", (self.staging, t))]
+        if old:
+            raise RuntimeError(f"{', '.join(f'{self.staging}.{t}' for t in old)} has the pre-release layout (no "
+                               "input_sha256 key). It held only the offline placeholder answers: drop it and rerun, "
+                               "and this task recreates it.")
 
     def run(self) -> dict[str, Any]:
         self.ensure_tables()
