@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-enrichment clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -26,3 +26,6 @@ clean-local:
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-enrichment: bootstrap
+	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}
