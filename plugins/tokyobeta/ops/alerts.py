@@ -14,12 +14,15 @@ from __future__ import annotations
 
 import logging
 import traceback
+from datetime import datetime
 from typing import Any, Iterable, Mapping, Sequence
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 log = logging.getLogger(__name__)
 
 SUBJECT_MAX = 100  # SNS rejects longer subjects
+TOKYO = ZoneInfo("Asia/Tokyo")
 
 
 class AlertConfigError(RuntimeError):
@@ -56,6 +59,13 @@ def exception_head(exc: BaseException | None, lines: int = 8) -> str:
     return "\n".join(text.splitlines()[:lines])
 
 
+def when(value: Any) -> str:
+    """A logical date as ISO-8601 and in JST (the dump day people think in)."""
+    if not isinstance(value, datetime):
+        return str(value)
+    return f"{value.isoformat()} ({value.astimezone(TOKYO):%Y-%m-%d %H:%M} JST)"
+
+
 def _webserver_url() -> str:
     from airflow.configuration import conf
 
@@ -74,7 +84,7 @@ def task_failure_message(context: Mapping[str, Any]) -> tuple[str, str]:
         f"DAG:          {ti.dag_id}",
         f"Task:         {ti.task_id}",
         f"Run:          {dag_run.run_id if dag_run else ti.run_id}",
-        f"Logical date: {context.get('logical_date')}",
+        f"Logical date: {when(context.get('logical_date'))}",
         f"Try:          {ti.try_number} of {ti.max_tries + 1}",
         f"Log:          {ti.log_url}",
         "",
@@ -116,7 +126,7 @@ def dag_failure_message(dag_id: str, run_id: str, logical_date: Any, reason: str
     lines = [
         f"DAG:          {dag_id}",
         f"Run:          {run_id}",
-        f"Logical date: {logical_date}",
+        f"Logical date: {when(logical_date)}",
         f"Reason:       {reason or 'failed'}",
         f"Grid:         {run_url(dag_id, run_id)}",
         "",
