@@ -194,7 +194,7 @@ def cmd_run_dag(args: argparse.Namespace) -> int:
 
     dag = rundag.load_dag(args.dag)
     if args.date is None:
-        logical = datetime.now(timezone.utc)
+        logical = datetime.now(timezone.utc).replace(microsecond=0)
     elif dag.timetable.periodic:
         logical = rundag.logical_date_for(args.date, dag.timetable.summary)
     else:

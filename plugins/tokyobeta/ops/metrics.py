@@ -60,14 +60,16 @@ def newest_values(cloudwatch: Any, namespace: str, since: datetime) -> list[tupl
     namespace since `since`; periods are as short as CloudWatch's 1,440-datapoint limit allows."""
     end = datetime.now(timezone.utc) + timedelta(hours=1)
     period = max(60, math.ceil((end - since).total_seconds() / 1440 / 60) * 60)
-    rows = []
+    rows = {}
     for page in cloudwatch.get_paginator("list_metrics").paginate(Namespace=namespace):
-        for metric in page["Metrics"]:
+        for metric in page.get("Metrics", []):
+            dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
+            if (metric["MetricName"], dims) in rows:  # moto lists a dimensionless metric once per datum
+                continue
             points = cloudwatch.get_metric_statistics(
                 Namespace=namespace, MetricName=metric["MetricName"], Dimensions=metric.get("Dimensions", []),
                 StartTime=since, EndTime=end, Period=period, Statistics=["Maximum"])["Datapoints"]
             if points:
                 newest = max(points, key=lambda p: p["Timestamp"])
-                dims = tuple((d["Name"], d["Value"]) for d in metric.get("Dimensions", []))
-                rows.append((metric["MetricName"], dims, newest["Timestamp"], newest["Maximum"]))
-    return sorted(rows, key=lambda r: (r[0], r[1]))
+                rows[(metric["MetricName"], dims)] = (metric["MetricName"], dims, newest["Timestamp"], newest["Maximum"])
+    return [rows[key] for key in sorted(rows)]
