@@ -1,5 +1,6 @@
 """Alerts go to one SNS topic, with message attributes subscribers filter on: severity
-(ERROR, WARNING), dag_id and kind (task_failure, dag_failure, sla_miss, freshness, notice).
+(ERROR, WARNING), dag_id and kind (task_failure, dag_failure, sla_miss, freshness,
+archive_warning, notice).
 
 A missing topic is a configuration error raised loudly: the legacy alarm sat silent for weeks.
 Who sends what, once:
