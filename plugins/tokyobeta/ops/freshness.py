@@ -128,6 +128,7 @@ def observe_tables(conn: Any, schemas: Mapping[str, str], include_dir: Path) -> 
     """Reads every watched table; any error propagates (no partial answer)."""
     from tokyobeta.ops.history import History
 
+    # Before the first load ever, "no successful load" is the answer, not a missing-table error.
     History(conn, schemas, include_dir).ensure_tables()
     load_day = _one(conn, f"SELECT dump_date FROM `{schemas['ops']}`.`load_history` WHERE status = 'loaded' "
                           "ORDER BY finished_at DESC, id DESC LIMIT 1")
