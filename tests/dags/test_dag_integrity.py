@@ -103,6 +103,11 @@ def test_gold_sla_sits_on_the_task_that_publishes_gold(dagbag):
     with_sla = {t.task_id: t.sla for t in dag.tasks if t.sla}
     assert with_sla == {"upsert_kpis": sla.gold_sla(cfg.daily_schedule, cfg.sla_gold_deadline)}
     assert all(not t.email_on_failure or not t.email for t in dag.tasks), "failures alert through SNS, not e-mail"
+    # The scheduler decides whether to ask for SLA checks from the serialized DAG.
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    serialized = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    assert serialized.get_task("upsert_kpis").sla == with_sla["upsert_kpis"] and serialized.timetable.periodic
 
 
 def test_monitoring_dags(dagbag):

@@ -122,7 +122,7 @@ def test_daily_run_without_manifest_alerts_the_sensor_and_summarises_the_run(inb
     task_alert = messages["task_failure"][0]
     assert task_alert["Subject"] == "[tokyobeta] FAILED tokyobeta_daily_etl.wait_for_manifest"
     assert fields(task_alert["Message"])["Try"] == "1 of 1"
-    assert f"manifest s3://{bucket}/dumps-manifest/gghouse_20260701.json never arrived" in task_alert["Message"]
+    assert f"s3://{bucket}/dumps-manifest/gghouse_20260701.json" in task_alert["Message"].split("Exception:", 1)[1]
     summary = messages["dag_failure"][0]["Message"]
     blocked = summary.split("Did not run or did not finish (", 1)[1]
     assert blocked.startswith(f"{len(tasks) - 2}):\n") and "  check_manifest: upstream_failed" in blocked
