@@ -224,7 +224,7 @@ def cmd_metrics(args: argparse.Namespace) -> int:
     print(f"{len(rows)} metric(s) in {namespace}:")
     for name, dims, stamp, value in rows:
         label = name + "".join(f" {k}={v}" for k, v in dims)
-        print(f"  {label:58} {value:>10.3f}  at {stamp:%Y-%m-%d %H:%M %Z}")
+        print(f"  {label:58} {value:>10.3f}  (newest period, from {stamp:%Y-%m-%d %H:%M %Z})")
     return 0
 
 
