@@ -7,8 +7,9 @@ from airflow import DAG
 from airflow.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tokyobeta import daily, dagkit, settings
+from tokyobeta import daily, dagkit, monitoring, settings
 from tokyobeta.ingest.sensor import ManifestSensor
+from tokyobeta.ops import alerts
 from tokyobeta.transform.cosmos_groups import dbt_task_group
 
 cfg = settings.from_env()
@@ -22,6 +23,8 @@ with DAG(
     max_active_runs=1,
     default_args=dagkit.default_args(cfg),
     params=dagkit.daily_params(),
+    on_failure_callback=alerts.on_dag_failure,
+    sla_miss_callback=alerts.on_sla_miss,
     tags=["tokyobeta", "daily", "etl"],
     doc_md=__doc__,
 ) as dag:
@@ -42,9 +45,15 @@ with DAG(
         task_id="enrich", python_callable=daily.enrich, execution_timeout=timedelta(minutes=30))
     dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
+    # Its success is "gold published": the SLA (SLA_GOLD_DEADLINE JST on the dump day) sits here.
     upsert_kpis = PythonOperator(
-        task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15))
+        task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15),
+        **dagkit.gold_sla_args(cfg))
     archive_dump = PythonOperator(
         task_id="archive_dump", python_callable=daily.archive_dump, execution_timeout=timedelta(minutes=20))
+
+    # First thing every run, in parallel with the sensor: proves the scheduler still schedules.
+    heartbeat = PythonOperator(
+        task_id="heartbeat", python_callable=monitoring.heartbeat, execution_timeout=timedelta(minutes=5))
 
     wait_for_manifest >> check_manifest >> load_staging >> enrich >> dbt_silver >> dbt_gold >> upsert_kpis >> archive_dump

@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from tokyobeta import settings
@@ -75,6 +76,8 @@ def cmd_local_aws_init(args: argparse.Namespace) -> int:
     localstack.ensure_secret(_aws("secretsmanager"), cfg.source_secret_id, {
         "host": env["MYSQL_HOST"], "port": int(env["MYSQL_PORT"]), "dbname": env["SOURCE_DATABASE"],
         "username": env["SOURCE_DB_USER"], "password": env["SOURCE_DB_PASSWORD"]})
+    if env.get("AWS_DATA_PATH"):
+        localstack.write_query_protocol_model(Path(env["AWS_DATA_PATH"]))
     print(f"bucket s3://{cfg.dump_bucket}, topic {topic_arn}, inbox {queue_url}, secret {cfg.source_secret_id}")
     return 0
 
@@ -177,6 +180,52 @@ def cmd_run_day(args: argparse.Namespace) -> int:
     for task_id, task_state in tasks:
         print(f"  {task_state:10} {task_id}")
     return 0 if state == "success" else 1
+
+
+@command("run-dag", "run any DAG once in this process: at its slot on --date, or now",
+         arg("--dag", required=True, help="e.g. tokyobeta_freshness, tokyobeta_alert_drill"),
+         arg("--date", type=_date, default=None, help="run at the DAG's scheduled slot (JST) of this day"),
+         arg("--expect", choices=["success", "failed"], default="success",
+             help="the run state that makes the command succeed (the alert drill fails on purpose)"))
+def cmd_run_dag(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from tokyobeta.ops import rundag
+
+    dag = rundag.load_dag(args.dag)
+    if args.date is None:
+        logical = datetime.now(timezone.utc).replace(microsecond=0)
+    elif dag.timetable.periodic:
+        logical = rundag.logical_date_for(args.date, dag.timetable.summary)
+    else:
+        print(f"tokyobeta run-dag: {args.dag} has no schedule; leave out --date", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    state, tasks = rundag.run_dag(args.dag, logical)
+    print(f"{args.dag} at {logical.isoformat()}: {state} in {time.monotonic() - started:.1f} s"
+          + (" (as expected)" if state == args.expect != "success" else ""))
+    for task_id, task_state in tasks:
+        print(f"  {task_state:10} {task_id}")
+    return 0 if state == args.expect else 1
+
+
+@command("metrics", "print the newest value of every metric in the CloudWatch namespace",
+         arg("--namespace", default=None, help="default: METRICS_NAMESPACE"),
+         arg("--since", type=_date, default=None, help="oldest day to look at (default: 14 days ago)"))
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from tokyobeta.ops import metrics
+
+    namespace = args.namespace or settings.from_env().metrics_namespace
+    since = (datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) - timedelta(days=1)
+             if args.since else datetime.now(timezone.utc) - timedelta(days=14))
+    rows = metrics.newest_values(_aws("cloudwatch"), namespace, since)
+    print(f"{len(rows)} metric(s) in {namespace}:")
+    for name, dims, stamp, value in rows:
+        label = name + "".join(f" {k}={v}" for k, v in dims)
+        print(f"  {label:58} {value:>10.3f}  (newest period, from {stamp:%Y-%m-%d %H:%M %Z})")
+    return 0
 
 
 @command("reset-local-warehouse", "drop and recreate the local staging/silver/gold/ops schemas (demo, local stack only)",

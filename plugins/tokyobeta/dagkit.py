@@ -28,6 +28,20 @@ def default_args(cfg: settings.Settings, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def gold_sla_args(cfg: settings.Settings) -> dict[str, Any]:
+    """Arguments of the task whose success means "gold is published": the SLA that Airflow's
+    SLA check turns into "by SLA_GOLD_DEADLINE JST on the dump day" (ops/sla.py explains the
+    arithmetic) and the addresses its e-mail goes to. Failures alert through SNS, not e-mail."""
+    from tokyobeta.ops import sla
+
+    try:
+        task_sla = sla.gold_sla(cfg.daily_schedule, cfg.sla_gold_deadline)
+    except sla.SlaConfigError as exc:
+        raise settings.SettingError(str(exc)) from exc
+    return {"sla": task_sla, "email": list(cfg.sla_emails) or None,
+            "email_on_failure": False, "email_on_retry": False}
+
+
 def daily_params() -> dict[str, Any]:
     """The trigger form of tokyobeta_daily_etl. Empty means: use the Variable / env / default."""
     from airflow.models.param import Param

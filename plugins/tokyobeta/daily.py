@@ -166,7 +166,11 @@ def archive_dump(**context: Any) -> dict[str, Any]:
             raise
         log.exception("archiving the dump of %s failed; the run goes on (DAILY_FAIL_ON_ARCHIVE_ERROR=false)", day)
         alerts.notify(context, f"archive of dump {day} failed (run continues)",
-                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}", severity="WARNING")
+                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}\n"
+                      f"Copying the dump of {day} to s3://{cfg.dump_bucket}/{cfg.archive_prefix} failed; "
+                      "the data is loaded and published. Fix the cause and clear archive_dump "
+                      "(DAILY_FAIL_ON_ARCHIVE_ERROR=true makes this fail the run).",
+                      severity="WARNING", kind="archive_warning")
         return {"archived": False, "error": alerts.exception_head(exc, 2)}
     log.info("archived to s3://%s/%s", cfg.dump_bucket, dest)
     return {"archived": True, "key": dest}

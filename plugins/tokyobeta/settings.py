@@ -127,6 +127,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("SLA_GOLD_DEADLINE", time(8, 30), _hhmm, "Gold must be published by this JST time (SLA e-mail and SNS).", parse_time=True),
     Knob("SLA_EMAILS", (), _csv, "Comma-separated addresses for Airflow's SLA-miss e-mail.", parse_time=True),
     Knob("STALENESS_THRESHOLD_DAYS", 2.0, float, "A table older than this is stale."),
+    Knob("UPSTREAM_MAX_AGE_HOURS", 30.0, float, "The newest valid manifest's dump day may be at most this old (hours from its 00:00 JST)."),
+    Knob("MAX_HOURS_SINCE_DAILY_SUCCESS", 30.0, float, "The newest successful tokyobeta_daily_etl run's slot may be at most this old."),
+    Knob("FRESHNESS_SCHEDULE", "0 9 * * *", str, "Cron (Asia/Tokyo) of tokyobeta_freshness.", parse_time=True),
+    Knob("METRICS_NAMESPACE", "TokyoBeta/DataQuality", str, "CloudWatch namespace of the freshness and heartbeat metrics (deploy/cloudwatch-alarms.yaml watches it)."),
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}

@@ -1,0 +1,35 @@
+"""tokyobeta_freshness: 09:00 JST, after the 08:30 gold SLA and before the business day.
+
+How old every staging, silver and gold table is, how old the newest valid upstream dump is and
+how long since tokyobeta_daily_etl last succeeded; CloudWatch metrics (TokyoBeta/DataQuality)
+and one SNS alert listing every breach. If it cannot read something it fails (and alerts):
+it never reports a partial check as success. Rules: plugins/tokyobeta/ops/freshness.py."""
+
+from datetime import timedelta
+
+from airflow import DAG
+from airflow.operators.python import PythonOperator
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from tokyobeta import dagkit, monitoring, settings
+from tokyobeta.ops import alerts
+
+cfg = settings.from_env()
+
+with DAG(
+    dag_id="tokyobeta_freshness",
+    description="table staleness, upstream recency, hours since the daily run's success -> CloudWatch + SNS",
+    schedule=CronTriggerTimetable(cfg.freshness_schedule, timezone=dagkit.TIMEZONE),
+    start_date=dagkit.START_DATE,
+    catchup=False,
+    max_active_runs=1,
+    default_args=dagkit.default_args(cfg),
+    on_failure_callback=alerts.on_dag_failure,
+    tags=["tokyobeta", "monitoring"],
+    doc_md=__doc__,
+) as dag:
+    heartbeat = PythonOperator(
+        task_id="heartbeat", python_callable=monitoring.heartbeat, execution_timeout=timedelta(minutes=5))
+    check_freshness = PythonOperator(
+        task_id="check_freshness", python_callable=monitoring.check_freshness,
+        execution_timeout=timedelta(minutes=10))
