@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-startup package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -20,6 +20,10 @@ run: bootstrap
 
 lock:
 	@scripts/lock.sh
+
+# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA").
+package: bootstrap
+	@$(WITH_ENV) tokyobeta package
 
 clean-local:
 	rm -rf .local include/dbt/target include/dbt/logs

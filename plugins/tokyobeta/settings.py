@@ -116,6 +116,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("SLA_GOLD_DEADLINE", time(8, 30), _hhmm, "Gold must be published by this JST time (SLA e-mail and SNS).", parse_time=True),
     Knob("SLA_EMAILS", (), _csv, "Comma-separated addresses for Airflow's SLA-miss e-mail.", parse_time=True),
     Knob("STALENESS_THRESHOLD_DAYS", 2.0, float, "A table older than this is stale."),
+    # --- deployment and the web UI ---
+    Knob("DEPLOY_ACCOUNT_ID", "", str, "The AWS account `tokyobeta deploy` may touch; it refuses any other (and an empty value).", parse_time=True),
+    Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
+    Knob("S3_CONSOLE_URL", "https://console.aws.amazon.com/s3/object/{bucket}?prefix={key}", str, "Where a task's S3 links point; `{bucket}` and `{key}` are filled in (locally: the moto server).", parse_time=True),
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}
