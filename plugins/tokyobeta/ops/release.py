@@ -21,6 +21,7 @@ import json
 import os
 import shutil
 import subprocess
+import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,7 +193,8 @@ def build_bundle(repo: Path, out_dir: Path, commit: Commit, dbt_executable: str,
     _copy_tree(repo / "include" / "sql", include / "sql", _SKIP_DIRS)
     _copy_tree(repo / "include" / "dbt", include / "dbt", _SKIP_DIRS | _SKIP_DBT_DIRS)
     env = {**os.environ, **(dbt_env or {}), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
-    generate_dbt_docs(include / "dbt", dbt_executable, env, out_dir / ".dbt-logs")
+    with tempfile.TemporaryDirectory(prefix="tokyobeta-dbt-logs-") as log_dir:
+        generate_dbt_docs(include / "dbt", dbt_executable, env, Path(log_dir))
 
     build_plugins_zip(repo / "plugins", staging / "plugins.zip")
     shutil.copy2(repo / "requirements.txt", staging / "requirements.txt")
