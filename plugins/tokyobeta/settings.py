@@ -42,6 +42,15 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{raw!r} is not one of {', '.join(allowed)}")
+        return value
+    return parse
+
+
 def _prefix(raw: str) -> str:
     raw = raw.strip().strip("/")
     return f"{raw}/" if raw else ""
@@ -119,7 +128,7 @@ KNOBS: tuple[Knob, ...] = (
     # --- deployment and the web UI ---
     Knob("DEPLOY_ACCOUNT_ID", "", str, "The AWS account `tokyobeta deploy` may touch; it refuses any other (and an empty value).", parse_time=True),
     Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
-    Knob("S3_CONSOLE_URL", "https://console.aws.amazon.com/s3/object/{bucket}?prefix={key}", str, "Where a task's S3 links point; `{bucket}` and `{key}` are filled in (locally: the moto server).", parse_time=True),
+    Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}

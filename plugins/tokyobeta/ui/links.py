@@ -30,10 +30,19 @@ def record_s3_objects(context: Mapping[str, Any], bucket: str, **keys: str | Non
     ti.xcom_push(key=XCOM_KEY, value=used)
 
 
-def browser_url(uri: str, template: str | None = None) -> str:
+CONSOLE_URL = "https://console.aws.amazon.com/s3/object/{bucket}?prefix={key}"
+PRESIGNED_SECONDS = 3600
+
+
+def browser_url(uri: str, cfg: settings.Settings | None = None) -> str:
+    cfg = cfg or settings.from_env()
     bucket, _, key = uri.removeprefix("s3://").partition("/")
-    template = template or settings.from_env().s3_console_url
-    return template.format(bucket=quote(bucket), key=quote(key, safe="/"))
+    if cfg.s3_links == "presigned":
+        from tokyobeta.io import aws
+
+        return aws.s3(cfg.aws_conn_id).generate_presigned_url(
+            "get_object", Params={"Bucket": bucket, "Key": key}, ExpiresIn=PRESIGNED_SECONDS)
+    return CONSOLE_URL.format(bucket=quote(bucket), key=quote(key, safe=""))
 
 
 class S3ObjectLink(BaseOperatorLink):
