@@ -30,3 +30,6 @@ clean-local:
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-startup: bootstrap
+	@$(WITH_ENV) python scripts/bench/startup_time.py

@@ -23,7 +23,8 @@ def explain(context: Mapping[str, Any], text: str) -> None:
     from airflow.utils.session import create_session
 
     ti, dag_run = context["ti"], context["dag_run"]
-    text = _fit(text.strip())
+    # The UI renders notes as Markdown: two trailing spaces keep each line on its own line.
+    text = _fit("  \n".join(line.rstrip() for line in text.strip().splitlines()))
     try:
         with create_session() as session:
             key = {"dag_id": ti.dag_id, "task_id": ti.task_id, "run_id": ti.run_id, "map_index": ti.map_index}
