@@ -53,6 +53,12 @@ def checksums(conn, tables) -> dict[str, int]:
 
 def data_lengths(conn) -> dict[str, int]:
     with conn.cursor() as cursor:
+        cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,))
+        # InnoDB refreshes DATA_LENGTH in the background; without ANALYZE a just-built table can
+        # still report its size of a moment ago (this made the test flaky on a loaded machine).
+        for (name,) in cursor.fetchall():
+            cursor.execute(f"ANALYZE TABLE `{DATABASE}`.`{name}`")
+            cursor.fetchall()
         cursor.execute("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
                        (DATABASE,))
         return {name: int(length) for name, length in cursor.fetchall()}
