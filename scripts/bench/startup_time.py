@@ -44,7 +44,7 @@ def main() -> None:
     print(f"startup.sh of the release bundle, MWAA limit {LIMIT_S:.0f} s ({os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f})")
     for name, seconds in rows:
-        print(f"  {name:24} {seconds:7.1f} s   {seconds / LIMIT_S:6.1%} of the limit")
+        print(f"  {name:24} {seconds:7.2f} s   {seconds / LIMIT_S:6.2%} of the limit")
 
 
 if __name__ == "__main__":
