@@ -247,6 +247,74 @@ def cmd_reset_local_warehouse(args: argparse.Namespace) -> int:
     return 0
 
 
+def _repo_root():
+    from pathlib import Path
+
+    return Path(os.environ.get("TOKYOBETA_ROOT") or Path(__file__).resolve().parents[2])
+
+
+@command("package", "build the MWAA release bundle dist/tokyobeta-<commit>/ (DAGs, include, plugins.zip, "
+         "requirements.txt, startup.sh, dbt docs, SHA256SUMS)",
+         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"))
+def cmd_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tokyobeta.ops import release
+
+    repo = _repo_root()
+    commit = release.git_commit(repo)
+    started = time.monotonic()
+    # The bundle describes production: its dbt manifest and docs carry the unprefixed schemas.
+    bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
+                                  settings.from_env().dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""})
+    sums = release.read_checksums(bundle)
+    print(f"release bundle {bundle} ({len(sums)} files, {time.monotonic() - started:.1f} s)")
+    if commit.dirty:
+        print("  built from uncommitted changes: `tokyobeta deploy` will refuse it", file=sys.stderr)
+    return 0
+
+
+@command("deploy", "upload a release bundle to an immutable S3 prefix and point the MWAA environment at it",
+         arg("--bucket", required=True, help="the environment's source bucket (versioned)"),
+         arg("--env", dest="environment", required=True, help="the MWAA environment name"),
+         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"))
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tokyobeta.ops import deploy, release
+
+    cfg = settings.from_env()
+    repo = _repo_root()
+    bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
+    try:
+        done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=_aws("mwaa"), bucket=args.bucket,
+                             environment=args.environment, account_id=cfg.deploy_account_id,
+                             releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+    except (deploy.DeployRefused, release.ReleaseError) as exc:
+        print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"release {done.release}: {done.uploaded} files in s3://{done.bucket}/{done.prefix}; "
+          f"environment {done.environment} updated")
+    for name, version in sorted(done.object_versions.items()):
+        if name in deploy.VERSIONED_FILES:
+            print(f"  {name:18} version {version}")
+    return 0
+
+
+@command("verify-env", "post-deploy conformance check: DAGs import, dbt runs, connections resolve, "
+         "bucket and SNS topic reachable",
+         arg("--dags", default=None, help="DAG folder (default: Airflow's core.dags_folder)"))
+def cmd_verify_env(args: argparse.Namespace) -> int:
+    from airflow.configuration import conf
+
+    from tokyobeta.ops import verify
+
+    logging.getLogger("cosmos").setLevel(logging.WARNING)  # its parse chatter would bury the report
+    checks = verify.run_all(settings.from_env(), args.dags or conf.get("core", "dags_folder"))
+    print(verify.report(checks))
+    return 0 if all(c.ok for c in checks) else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="tokyobeta", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")

@@ -50,7 +50,13 @@ def daily_params() -> dict[str, Any]:
 
     def knob_param(name: str, json_type: str, **extra: Any) -> Param:
         knob = by_name[name]
-        return Param(None, type=["null", json_type], title=knob.param_key,
+        types = ["null", json_type]
+        if json_type == "boolean":
+            # The form renders a nullable boolean as a text field, which sends a string: accept
+            # exactly "true"/"false" there (offered as suggestions) besides JSON booleans in conf.
+            types.append("string")
+            extra = {"pattern": "^(true|false)$", "examples": ["true", "false"], **extra}
+        return Param(None, type=types, title=knob.param_key,
                      description=f"{knob.doc} Empty: Variable/env/default ({knob.default}).", **extra)
 
     return {

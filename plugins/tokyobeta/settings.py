@@ -49,6 +49,15 @@ def _share(raw: str) -> float:
     return value
 
 
+def _choice(*allowed: str) -> Callable[[str], str]:
+    def parse(raw: str) -> str:
+        value = raw.strip().lower()
+        if value not in allowed:
+            raise ValueError(f"{raw!r} is not one of {', '.join(allowed)}")
+        return value
+    return parse
+
+
 def _prefix(raw: str) -> str:
     raw = raw.strip().strip("/")
     return f"{raw}/" if raw else ""
@@ -131,6 +140,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("MAX_HOURS_SINCE_DAILY_SUCCESS", 30.0, float, "The newest successful tokyobeta_daily_etl run's slot may be at most this old."),
     Knob("FRESHNESS_SCHEDULE", "0 9 * * *", str, "Cron (Asia/Tokyo) of tokyobeta_freshness.", parse_time=True),
     Knob("METRICS_NAMESPACE", "TokyoBeta/DataQuality", str, "CloudWatch namespace of the freshness and heartbeat metrics (deploy/cloudwatch-alarms.yaml watches it)."),
+    # --- deployment and the web UI ---
+    Knob("DEPLOY_ACCOUNT_ID", "", str, "The AWS account `tokyobeta deploy` may touch; it refuses any other (and an empty value).", parse_time=True),
+    Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
+    Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}
