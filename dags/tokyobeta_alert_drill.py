@@ -1,12 +1,19 @@
-"""tokyobeta_alert_drill: proves the alert path end to end. Trigger it by hand once a month.
+"""## tokyobeta_alert_drill: proves the alert path end to end. Trigger it by hand once a month.
 
+### What it does
 Its one task, fail_on_purpose, raises AlertDrillFailure ("ALERT DRILL <run id>: this failure is
 intentional ..."), is retried once after 5 s and fails again. That final failure goes through
 the same on_failure_callback as every production task, so the on-call receives
 "[tokyobeta] FAILED tokyobeta_alert_drill.fail_on_purpose" and then the run summary
 "[tokyobeta] RUN FAILED tokyobeta_alert_drill ...". No message within minutes means the path is
 broken (topic, subscription, connection, callback): treat it as an incident. The optional
-`note` param is echoed in the message, e.g. the drill ticket number."""
+`note` param is echoed in the message, e.g. the drill ticket number.
+
+### Settings
+
+### How to rerun a day
+This DAG has no days: trigger it again (Trigger DAG); each run is a new drill.
+"""
 
 from datetime import timedelta
 
@@ -16,6 +23,7 @@ from airflow.operators.python import PythonOperator
 
 from tokyobeta import dagkit, monitoring, settings
 from tokyobeta.ops import alerts
+from tokyobeta.ui import dagdoc
 
 cfg = settings.from_env()
 
@@ -33,6 +41,6 @@ with DAG(
                           description="Echoed in the alert, e.g. the drill ticket or who is drilling.")},
     on_failure_callback=alerts.on_dag_failure,
     tags=["tokyobeta", "monitoring", "drill"],
-    doc_md=__doc__,
+    doc_md=dagdoc.render(__doc__, ["ALERT_TOPIC_ARN", "AWS_CONN_ID"]),
 ) as dag:
     PythonOperator(task_id="fail_on_purpose", python_callable=monitoring.fail_on_purpose)

@@ -21,6 +21,7 @@ from airflow import DAG
 from airflow.operators.python import PythonOperator
 
 from tokyobeta import dagkit, settings
+from tokyobeta.ops import alerts
 from tokyobeta.ops.verify import verify_environment
 from tokyobeta.ui import dagdoc
 
@@ -33,6 +34,7 @@ with DAG(
     start_date=dagkit.START_DATE,
     catchup=False,
     default_args=dagkit.default_args(cfg, retries=1, retry_delay=timedelta(minutes=1)),
+    on_failure_callback=alerts.on_dag_failure,
     tags=["tokyobeta", "ops"],
     doc_md=dagdoc.render(__doc__, ["DBT_EXECUTABLE_PATH", "MYSQL_CONN_ID", "AWS_CONN_ID", "DUMP_BUCKET",
                                    "ALERT_TOPIC_ARN", "INCLUDE_DIR"]),

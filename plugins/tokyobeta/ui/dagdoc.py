@@ -11,17 +11,6 @@ from tokyobeta import settings
 REQUIRED_SECTIONS = ("### What it does", "### Settings", "### How to rerun a day")
 
 
-def settings_table(knob_names: Sequence[str]) -> str:
-    rows = {row["name"]: row for row in settings.describe()}
-    unknown = [name for name in knob_names if name not in rows]
-    if unknown:
-        raise ValueError(f"doc_md names settings that do not exist: {unknown} (see plugins/tokyobeta/settings.py)")
-    lines = ["| setting | default | set by | meaning |", "|---|---|---|---|"]
-    lines += [f"| `{name}` | `{rows[name]['default']}` | {rows[name]['where']} | {rows[name]['doc']} |"
-              for name in knob_names]
-    return "\n".join(lines)
-
-
 def render(docstring: str | None, knob_names: Sequence[str]) -> str:
     """The docstring, with the settings table in place of its `### Settings` heading."""
     text = (docstring or "").strip()
@@ -31,4 +20,4 @@ def render(docstring: str | None, knob_names: Sequence[str]) -> str:
                          "its settings and how to rerun a day")
     intro = ("Each setting is read, first hit wins, from the run's params (trigger form), the Airflow "
              "Variable of that name, the environment, then the default.")
-    return text.replace("### Settings", f"### Settings\n\n{intro}\n\n{settings_table(knob_names)}", 1)
+    return text.replace("### Settings", f"### Settings\n\n{intro}\n\n{settings.markdown_table(knob_names)}", 1)
