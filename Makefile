@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-load clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-enrichment bench-startup bench-load package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -21,11 +21,21 @@ run: bootstrap
 lock:
 	@scripts/lock.sh
 
+# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA").
+package: bootstrap
+	@$(WITH_ENV) tokyobeta package
+
 clean-local:
 	rm -rf .local include/dbt/target include/dbt/logs
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-enrichment: bootstrap
+	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}
+
+bench-startup: bootstrap
+	@$(WITH_ENV) python scripts/bench/startup_time.py
 
 bench-load: bootstrap
 	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)

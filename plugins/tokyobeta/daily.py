@@ -14,6 +14,8 @@ from tokyobeta.ingest.manifest import Manifest, Verdict
 from tokyobeta.io import aws, mysql
 from tokyobeta.ops import alerts
 from tokyobeta.ops.history import History
+from tokyobeta.ui import notes
+from tokyobeta.ui.links import record_s3_objects
 
 log = logging.getLogger(__name__)
 
@@ -29,14 +31,21 @@ def read_manifest(cfg: settings.Settings, s3: Any, day: date) -> Manifest:
 
 
 def _notifier(context: dict) -> ingest_day.Notify:
-    return lambda subject, message, severity: alerts.notify(context, subject, message, severity=severity)
+    """A quarantine notice goes to the task's and the run's notes (the grid view) and to SNS."""
+    def notify(subject: str, message: str, severity: str) -> None:
+        notes.explain(context, f"{subject}\n{message}")
+        alerts.notify(context, subject, message, severity=severity)
+    return notify
 
 
 def _judge(context: dict, cfg: settings.Settings, s3: Any, conn: Any) -> tuple[Verdict, ingest_day.DumpAt]:
-    """The day's verdict; a day that is not loadable is quarantined (recorded, evidence, alert)."""
+    """The day's verdict; a day that is not loadable is quarantined (recorded, evidence, alert).
+    The objects it looked at become the task's S3 links."""
     verdict, at = ingest_day.judge_in_bucket(cfg, s3, aws.secretsmanager(cfg.aws_conn_id), dump_date_for(context))
+    record_s3_objects(context, cfg.dump_bucket, manifest=at.manifest, dump=at.dump if verdict.manifest else None)
     if not verdict.loadable:
-        ingest_day.quarantine(conn, cfg, verdict, at, context["run_id"], _notifier(context))
+        evidence = ingest_day.quarantine(conn, cfg, verdict, at, context["run_id"], _notifier(context))
+        record_s3_objects(context, cfg.dump_bucket, quarantine=evidence.get("verdict"))
     return verdict, at
 
 
@@ -70,6 +79,7 @@ def load_staging(**context: Any) -> dict[str, Any]:
         finally:
             body.close()
     if outcome.status == "quarantined":
+        record_s3_objects(context, cfg.dump_bucket, quarantine=(outcome.evidence or {}).get("verdict"))
         _skip(f"dump quarantined while loading: {', '.join(outcome.verdict.reasons)}: {outcome.verdict.detail}")
     log.info("loaded %s: %s", at.url(at.dump), outcome.result.to_dict())
     return outcome.result.to_dict()
@@ -77,7 +87,7 @@ def load_staging(**context: Any) -> dict[str, Any]:
 
 def enrich(**context: Any) -> dict[str, Any]:
     from tokyobeta.enrich import providers
-    from tokyobeta.enrich.run import Enricher
+    from tokyobeta.enrich.run import Enricher, problems
 
     cfg = settings.for_task(context)
     if not cfg.enrichment_enabled:
@@ -86,7 +96,16 @@ def enrich(**context: Any) -> dict[str, Any]:
     with mysql.connection(cfg.mysql_conn_id) as conn:
         enricher = Enricher(conn, cfg.schemas(), cfg.include_path, providers.from_settings(cfg),
                             cfg.enrichment_max_model_calls)
-        return enricher.run()
+        report = enricher.run()
+    found = problems(report, cfg.enrichment_max_failure_rate)
+    if found:
+        from airflow.exceptions import AirflowException, AirflowFailException
+
+        message = "enrichment failed: " + "; ".join(found) + ". The answers it did get are saved (maps and caches)."
+        # Nothing attempted is a configuration problem a retry cannot fix; a high failure
+        # rate (throttling, an outage) may pass, so that one is retried.
+        raise (AirflowException if report["total"]["model_calls"] else AirflowFailException)(message)
+    return report
 
 
 def upsert_kpis(**context: Any) -> dict[str, Any]:
@@ -117,7 +136,12 @@ def archive_dump(**context: Any) -> dict[str, Any]:
             raise
         log.exception("archiving the dump of %s failed; the run goes on (DAILY_FAIL_ON_ARCHIVE_ERROR=false)", day)
         alerts.notify(context, f"archive of dump {day} failed (run continues)",
-                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}", severity="WARNING")
+                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}\n"
+                      f"Copying the dump of {day} to s3://{cfg.dump_bucket}/{cfg.archive_prefix} failed; "
+                      "the data is loaded and published. Fix the cause and clear archive_dump "
+                      "(DAILY_FAIL_ON_ARCHIVE_ERROR=true makes this fail the run).",
+                      severity="WARNING", kind="archive_warning")
         return {"archived": False, "error": alerts.exception_head(exc, 2)}
+    record_s3_objects(context, cfg.dump_bucket, dump=manifest.dump_key, archive=dest)
     log.info("archived to s3://%s/%s", cfg.dump_bucket, dest)
     return {"archived": True, "key": dest}

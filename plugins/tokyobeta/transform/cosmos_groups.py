@@ -8,10 +8,24 @@ from tokyobeta.settings import Settings
 from tokyobeta.transform.dbt_project import manifest_path
 
 
-def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group_kwargs: Any):
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+def profile_config(cfg: Settings):
+    """dbt's profile, built from the warehouse's Airflow connection (no profiles.yml on MWAA)."""
+    from cosmos import ProfileConfig
     from cosmos.profiles import MysqlUserPasswordProfileMapping
+
+    return ProfileConfig(
+        profile_name="tokyobeta",
+        target_name="airflow",
+        profile_mapping=MysqlUserPasswordProfileMapping(
+            conn_id=cfg.mysql_conn_id,
+            profile_args={"schema": cfg.schema("staging"), "threads": 1},
+        ),
+    )
+
+
+def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group_kwargs: Any):
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
 
     project_dir = cfg.dbt_project_path
     return DbtTaskGroup(
@@ -22,14 +36,7 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group
             project_name="tokyobeta",
             install_dbt_deps=False,  # no hub packages: `dbt deps` failing broke the legacy gold job
         ),
-        profile_config=ProfileConfig(
-            profile_name="tokyobeta",
-            target_name="airflow",
-            profile_mapping=MysqlUserPasswordProfileMapping(
-                conn_id=cfg.mysql_conn_id,
-                profile_args={"schema": cfg.schema("staging"), "threads": 1},
-            ),
-        ),
+        profile_config=profile_config(cfg),
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,

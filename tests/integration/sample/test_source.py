@@ -53,11 +53,11 @@ def checksums(conn, tables) -> dict[str, int]:
 
 def data_lengths(conn) -> dict[str, int]:
     with conn.cursor() as cursor:
-        # InnoDB refreshes DATA_LENGTH in the background; on a busy server it can still say one
-        # page per table long after the rows are in. ANALYZE TABLE brings it up to date.
         cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,))
-        names = [name for (name,) in cursor.fetchall()]
-        cursor.execute("ANALYZE TABLE " + ", ".join(f"`{DATABASE}`.`{name}`" for name in names))
+        tables = [name for (name,) in cursor.fetchall()]
+        # InnoDB refreshes DATA_LENGTH in the background after a bulk load; on a busy server it
+        # still shows the empty table's 16 KiB, so make it current first.
+        cursor.execute("ANALYZE TABLE " + ", ".join(f"`{DATABASE}`.`{t}`" for t in tables))
         cursor.fetchall()
         cursor.execute("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
                        (DATABASE,))
