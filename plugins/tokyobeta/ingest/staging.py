@@ -470,15 +470,19 @@ class Loader:
                                     f"available: {', '.join(self.backup_dates()) or 'none'}")
         self._acquire()
         try:
+            live = self._existing(self.staging)
             current = self.current_dump_date()
             parking = f"__{current:%Y%m%d}" if current else "__unknown"
-            renames = []
+            renames, parked = [], []
             for table in SWAPPED_TABLES:
-                renames.append(f"{_q(self.staging, table)} TO {_q(self.staging, table + '__restoring')}")
+                if table in live:
+                    renames.append(f"{_q(self.staging, table)} TO {_q(self.staging, table + '__restoring')}")
                 renames.append(f"{_q(self.backup, table + suffix)} TO {_q(self.staging, table)}")
-                renames.append(f"{_q(self.staging, table + '__restoring')} TO {_q(self.backup, table + parking)}")
+                if table in live:
+                    renames.append(f"{_q(self.staging, table + '__restoring')} TO {_q(self.backup, table + parking)}")
+                    parked.append(table + parking)
             self._execute("RENAME TABLE " + ", ".join(renames))
-            return [t + parking for t in SWAPPED_TABLES]
+            return parked
         finally:
             self._release()
 

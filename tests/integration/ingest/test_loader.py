@@ -351,6 +351,12 @@ def test_restore_swaps_a_backup_back(loader, sample_dump, hostile_source, admin_
     assert checksums(admin_conn, staging) == day2
     with pytest.raises(FileNotFoundError, match="no complete backup for 2026-01-01"):
         loader.restore(date(2026, 1, 1))
+    # into an empty staging (its tables dropped by hand): the backup simply moves in
+    with admin_conn.cursor() as cur:
+        for table in (*TABLE_NAMES, "dump_info"):
+            cur.execute(f"DROP TABLE `{staging}`.`{table}`")
+    assert loader.restore(DAY) == []
+    assert checksums(admin_conn, staging) == day1
 
 
 def test_loader_killed_mid_load_leaves_staging_and_the_next_load_succeeds(loader, loaded, sample_dump, admin_conn,
