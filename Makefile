@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-enrichment bench-startup package clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-enrichment bench-startup bench-load package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -36,3 +36,6 @@ bench-enrichment: bootstrap
 
 bench-startup: bootstrap
 	@$(WITH_ENV) python scripts/bench/startup_time.py
+
+bench-load: bootstrap
+	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)

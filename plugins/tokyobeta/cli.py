@@ -138,6 +138,31 @@ def cmd_publish_dump(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("load-dump", "load one dump day into staging the way the daily DAG does (exit 0 loaded, 1 failed, "
+                      "2 quarantined or missing)",
+         arg("--date", type=_date, default=None, help="the dump day to load from the bucket (YYYY-MM-DD)"),
+         arg("--file", default=None, help="a local dump file (plain or .gz) instead of the bucket; '-' reads stdin"),
+         arg("--manifest", default=None, help="the local manifest JSON of --file"),
+         arg("--dry-run", action="store_true", help="stream and verify everything, but do not swap staging"))
+def cmd_load_dump(args: argparse.Namespace) -> int:
+    from tokyobeta.ingest import operator
+
+    if bool(args.file) != bool(args.manifest) or not (args.date or args.file):
+        print("tokyobeta load-dump: give --date YYYY-MM-DD (from the bucket), or --file PATH --manifest PATH",
+              file=sys.stderr)
+        return operator.FAILED
+    return operator.load_dump(settings.from_env(), day=args.date, dump_file=args.file and (
+        "/dev/stdin" if args.file == "-" else args.file), manifest_file=args.manifest, dry_run=args.dry_run)
+
+
+@command("restore-staging", "swap the staging_backup copy of a dump day back into staging",
+         arg("--date", type=_date, required=True, help="the dump day whose backup to restore (YYYY-MM-DD)"))
+def cmd_restore_staging(args: argparse.Namespace) -> int:
+    from tokyobeta.ingest import operator
+
+    return operator.restore_staging(settings.from_env(), args.date)
+
+
 @command("alerts", "print (and remove) the alerts waiting in the local inbox queue",
          arg("--wait", type=int, default=0, help="seconds to wait for the first alert"),
          arg("--verbose", "-v", action="store_true"))

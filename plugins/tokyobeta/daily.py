@@ -4,15 +4,13 @@ opens its clients, and hands over to the module that does the work."""
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime, timezone
+from datetime import date
 from typing import Any
 
 from tokyobeta import settings
 from tokyobeta.dates import dump_date_for
-from tokyobeta.ingest import manifest as manifest_mod
-from tokyobeta.ingest import provenance, quarantine
-from tokyobeta.ingest.manifest import Manifest, ManifestError, ReasonCode, Status, Verdict
-from tokyobeta.ingest.staging import Loader, QuarantineDump
+from tokyobeta.ingest import day as ingest_day
+from tokyobeta.ingest.manifest import Manifest, Verdict
 from tokyobeta.io import aws, mysql
 from tokyobeta.ops import alerts
 from tokyobeta.ops.history import History
@@ -28,98 +26,63 @@ def _skip(message: str) -> None:
     raise AirflowSkipException(message)
 
 
-def _object_size(s3: Any, bucket: str, key: str) -> int | None:
-    try:
-        return s3.head_object(Bucket=bucket, Key=key)["ContentLength"]
-    except s3.exceptions.ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in {"404", "NoSuchKey", "NotFound"}:
-            return None
-        raise
-
-
 def read_manifest(cfg: settings.Settings, s3: Any, day: date) -> Manifest:
-    key = cfg.manifest_key(day)
-    body = s3.get_object(Bucket=cfg.dump_bucket, Key=key)["Body"].read()
-    return manifest_mod.parse(body, expected_date=day)
+    return ingest_day.read_manifest(ingest_day.DumpAt.in_bucket(cfg, s3, day), day)
 
 
-def _quarantine_day(context: dict, cfg: settings.Settings, s3: Any, verdict: Verdict, dump_key: str) -> None:
-    """Record, keep the evidence, tell people. Staging is not touched."""
-    run_id = context["run_id"]
-    with mysql.connection(cfg.mysql_conn_id) as conn:
-        History(conn, cfg.schemas(), cfg.include_path).record_verdict(verdict, run_id)
-    declared = ReasonCode.DECLARED_INVALID.value in verdict.reasons or (
-        verdict.manifest is not None and not verdict.manifest.valid_for_etl)
-    written = {} if declared else quarantine.quarantine(
-        s3, cfg.dump_bucket, cfg.quarantine_prefix, verdict, dump_key, run_id)
-    message = "\n".join([
-        f"Dump date:  {verdict.dump_date}",
-        f"Verdict:    {verdict.status.value}",
-        f"Reasons:    {', '.join(verdict.reasons)}",
-        f"Detail:     {verdict.detail}",
-        f"Dump:       s3://{cfg.dump_bucket}/{dump_key}",
-        *(f"Evidence:   s3://{cfg.dump_bucket}/{k}" for k in written.values() if k),
-        "Nothing was loaded; staging still holds the previous good load.",
-        f"Run:        {run_id}",
-    ])
-    subject = f"{'SKIPPED' if declared else 'QUARANTINED'} dump {verdict.dump_date}: {' '.join(verdict.reasons)}"
-    record_s3_objects(context, cfg.dump_bucket, quarantine=written.get("verdict"))
-    notes.explain(context, f"{subject}\n{message}")
-    alerts.notify(context, subject, message, severity="WARNING" if declared else "ERROR")
-    log.warning("%s\n%s", subject, message)
+def _notifier(context: dict) -> ingest_day.Notify:
+    """A quarantine notice goes to the task's and the run's notes (the grid view) and to SNS."""
+    def notify(subject: str, message: str, severity: str) -> None:
+        notes.explain(context, f"{subject}\n{message}")
+        alerts.notify(context, subject, message, severity=severity)
+    return notify
+
+
+def _judge(context: dict, cfg: settings.Settings, s3: Any, conn: Any) -> tuple[Verdict, ingest_day.DumpAt]:
+    """The day's verdict; a day that is not loadable is quarantined (recorded, evidence, alert).
+    The objects it looked at become the task's S3 links."""
+    verdict, at = ingest_day.judge_in_bucket(cfg, s3, aws.secretsmanager(cfg.aws_conn_id), dump_date_for(context))
+    record_s3_objects(context, cfg.dump_bucket, manifest=at.manifest, dump=at.dump if verdict.manifest else None)
+    if not verdict.loadable:
+        evidence = ingest_day.quarantine(conn, cfg, verdict, at, context["run_id"], _notifier(context))
+        record_s3_objects(context, cfg.dump_bucket, quarantine=evidence.get("verdict"))
+    return verdict, at
 
 
 def check_manifest(**context: Any) -> bool:
     """ShortCircuit: True lets the day load; False skips every downstream task."""
     cfg = settings.for_task(context)
-    day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
-    dump_key = cfg.dump_key(day)
-    record_s3_objects(context, cfg.dump_bucket, manifest=cfg.manifest_key(day))
-    try:
-        manifest = read_manifest(cfg, s3, day)
-    except ManifestError as exc:
-        verdict = Verdict(day, Status.QUARANTINED, (ReasonCode.MANIFEST_INVALID.value,), str(exc))
-        _quarantine_day(context, cfg, s3, verdict, dump_key)
-        return False
-    record_s3_objects(context, cfg.dump_bucket, dump=manifest.dump_key)
-    expected = provenance.expected_source(cfg, aws.secretsmanager(cfg.aws_conn_id))
-    verdict = manifest_mod.judge(manifest, expected, _object_size(s3, cfg.dump_bucket, manifest.dump_key))
-    context["ti"].xcom_push(key="verdict", value=verdict.to_dict())
-    if not verdict.loadable:
-        _quarantine_day(context, cfg, s3, verdict, manifest.dump_key)
-        return False
     with mysql.connection(cfg.mysql_conn_id) as conn:
+        verdict, at = _judge(context, cfg, s3, conn)
+        context["ti"].xcom_push(key="verdict", value=verdict.to_dict())
+        if not verdict.loadable:
+            return False
         History(conn, cfg.schemas(), cfg.include_path).record_verdict(verdict, context["run_id"])
-    log.info("dump %s is loadable: %s", manifest.dump_key, verdict.detail)
+    log.info("dump %s is loadable: %s", at.url(at.dump), verdict.detail)
     return True
 
 
 def load_staging(**context: Any) -> dict[str, Any]:
     cfg = settings.for_task(context)
-    day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
-    manifest = read_manifest(cfg, s3, day)
-    record_s3_objects(context, cfg.dump_bucket, manifest=cfg.manifest_key(day), dump=manifest.dump_key)
-    body = s3.get_object(Bucket=cfg.dump_bucket, Key=manifest.dump_key)["Body"]
-    started = datetime.now(timezone.utc)
     with mysql.connection(cfg.mysql_conn_id) as conn:
-        history = History(conn, cfg.schemas(), cfg.include_path)
-        history.ensure_tables()
-        loader = Loader(conn, cfg.schemas(), cfg.include_path, cfg.staging_backups_kept)
+        # Judged again: the manifest may have changed since check_manifest, or this task is
+        # being rerun on its own.
+        verdict, at = _judge(context, cfg, s3, conn)
+        if not verdict.loadable:
+            _skip(f"dump not loadable: {', '.join(verdict.reasons)}: {verdict.detail}")
+        body = s3.get_object(Bucket=cfg.dump_bucket, Key=at.dump)["Body"]
         try:
-            result = loader.load(body, manifest)
-        except QuarantineDump as exc:
-            history.record_load(manifest, "quarantined", context["run_id"], started, detail=str(exc))
-            verdict = Verdict(day, Status.QUARANTINED, exc.reasons, exc.detail, manifest)
-            _quarantine_day(context, cfg, s3, verdict, manifest.dump_key)
-            _skip(f"dump quarantined while loading: {exc}")
-        except Exception as exc:
-            history.record_load(manifest, "failed", context["run_id"], started, detail=repr(exc))
-            raise
-        history.record_load(manifest, "loaded", context["run_id"], started, result)
-    log.info("loaded %s: %s", manifest.dump_key, result.to_dict())
-    return result.to_dict()
+            outcome = ingest_day.load(conn, cfg, verdict.manifest, body, at, context["run_id"], _notifier(context),
+                                      connect=lambda: mysql.connect(cfg.mysql_conn_id))
+        finally:
+            body.close()
+    if outcome.status == "quarantined":
+        record_s3_objects(context, cfg.dump_bucket, quarantine=(outcome.evidence or {}).get("verdict"))
+        _skip(f"dump quarantined while loading: {', '.join(outcome.verdict.reasons)}: {outcome.verdict.detail}")
+    log.info("loaded %s: %s", at.url(at.dump), outcome.result.to_dict())
+    return outcome.result.to_dict()
 
 
 def enrich(**context: Any) -> dict[str, Any]:

@@ -6,7 +6,7 @@ CREATE TABLE IF NOT EXISTS `${ops}`.`load_history` (
   `dump_key` VARCHAR(512) NOT NULL,
   `dump_sha256` CHAR(64) NOT NULL,
   `dump_bytes` BIGINT NOT NULL,
-  `status` VARCHAR(16) NOT NULL COMMENT 'loaded | dry_run | failed | quarantined',
+  `status` VARCHAR(16) NOT NULL COMMENT 'loaded | dry_run | failed | quarantined | restored',
   `row_counts` TEXT NULL COMMENT 'JSON object: table -> rows loaded',
   `stream_seconds` DOUBLE NULL,
   `swap_seconds` DOUBLE NULL,

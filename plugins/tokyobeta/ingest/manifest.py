@@ -32,6 +32,8 @@ class ReasonCode(str, enum.Enum):
     MANUAL_QUARANTINE = "MANUAL_QUARANTINE"
     DECLARED_INVALID = "DECLARED_INVALID"
     FORBIDDEN_STATEMENT = "FORBIDDEN_STATEMENT"
+    CORRUPT_DUMP = "CORRUPT_DUMP"      # e.g. broken gzip data
+    INVALID_DATA = "INVALID_DATA"      # the server refused a contract table's rows (strict mode)
 
 
 class ManifestError(ValueError):
@@ -220,6 +222,15 @@ class ExpectedSource:
     host: str
     database: str
 
+    def matches(self, source: Source) -> bool:
+        # Host names are case-insensitive and may carry DNS's trailing dot; database names are
+        # case-sensitive on the Linux servers Aurora runs on. The manifest's secret_id is only
+        # informational: which secret to trust is our configuration, never the manifest's.
+        def host(name: str) -> str:
+            return name.strip().rstrip(".").lower()
+
+        return host(source.host) == host(self.host) and source.database == self.database
+
 
 def judge(manifest: Manifest, expected: ExpectedSource, dump_size: int | None) -> Verdict:
     """The verdict from what can be known without reading the dump: the manifest's own
@@ -232,7 +243,7 @@ def judge(manifest: Manifest, expected: ExpectedSource, dump_size: int | None) -
                        "the publisher declared this dump not valid for ETL", manifest)
     reasons: list[str] = []
     details: list[str] = []
-    if (manifest.source.host, manifest.source.database) != (expected.host, expected.database):
+    if not expected.matches(manifest.source):
         reasons.append(ReasonCode.INVALID_SOURCE.value)
         details.append(f"source {manifest.source.host}/{manifest.source.database} is not the expected "
                        f"{expected.host}/{expected.database}")

@@ -39,6 +39,12 @@ class ManifestSensor(BaseSensorOperator):
         except AirflowSensorTimeout as exc:
             _, bucket, key = self._location(context)
             raise AirflowSensorTimeout(
-                f"manifest s3://{bucket}/{key} never arrived within {self.timeout / 3600:.1f} h "
+                f"manifest s3://{bucket}/{key} never arrived within {_duration(self.timeout)} "
                 "(MANIFEST_WAIT_HOURS): the dump publisher did not finish for this day. Check the "
                 "gghouse_dump_publish run, then rerun this day or use `tokyobeta backfill`.") from exc
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600:
+        return f"{seconds / 3600:.1f} h"
+    return f"{seconds / 60:.1f} min" if seconds >= 60 else f"{seconds:.0f} s"

@@ -38,6 +38,18 @@ class History:
 
     def record_load(self, manifest: Manifest, status: str, run_id: str | None, started_at: datetime,
                     result: Any = None, detail: str = "") -> None:
+        """status: loaded | dry_run | failed | quarantined."""
+        self._insert(manifest.dump_date, manifest.dump_key, manifest.dump_sha256, manifest.dump_bytes, status,
+                     run_id, started_at, result, detail)
+
+    def record_restore(self, dump_info: Mapping[str, Any], run_id: str | None, started_at: datetime,
+                       detail: str) -> None:
+        """A backup swapped back into staging (`tokyobeta restore-staging`): status restored."""
+        self._insert(dump_info["dump_date"], dump_info["dump_key"], dump_info["dump_sha256"], dump_info["dump_bytes"],
+                     "restored", run_id, started_at, None, detail)
+
+    def _insert(self, dump_date: Any, dump_key: str, sha256: str, dump_bytes: int, status: str, run_id: str | None,
+                started_at: datetime, result: Any, detail: str) -> None:
         self.ensure_tables()
         finished = _utc_naive()
         with self.conn.cursor() as cur:
@@ -45,7 +57,7 @@ class History:
                 f"INSERT INTO `{self.ops}`.`load_history` (dump_date, dump_key, dump_sha256, dump_bytes, status, "
                 "row_counts, stream_seconds, swap_seconds, total_seconds, run_id, started_at, finished_at, detail) "
                 "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s, %s)",
-                (manifest.dump_date, manifest.dump_key, manifest.dump_sha256, manifest.dump_bytes, status,
+                (dump_date, dump_key, sha256, dump_bytes, status,
                  json.dumps(result.row_counts) if result else None,
                  result.stream_seconds if result else None, result.swap_seconds if result else None,
                  (finished - _utc_naive(started_at)).total_seconds(), run_id,

@@ -100,3 +100,14 @@ def test_judge_quarantines(source, size, reasons):
     verdict = m.judge(m.parse(doc(source=source)), EXPECTED, size)
     assert verdict.status is m.Status.QUARANTINED
     assert verdict.reasons == reasons
+
+
+def test_host_comparison_ignores_case_and_trailing_dot_but_not_database_case():
+    assert m.judge(m.parse(doc(source={**GOOD["source"], "host": "DB.Example."})), EXPECTED, 947000000).loadable
+    verdict = m.judge(m.parse(doc(source={**GOOD["source"], "database": "GGHOUSE"})), EXPECTED, 947000000)
+    assert verdict.reasons == ("INVALID_SOURCE",)
+
+
+def test_declared_invalid_without_codes_gets_one():
+    verdict = m.judge(m.parse(doc(source_valid=False)), EXPECTED, 947000000)
+    assert verdict.status is m.Status.QUARANTINED and verdict.reasons == ("DECLARED_INVALID",)
