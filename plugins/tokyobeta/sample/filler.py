@@ -26,11 +26,12 @@ DEFAULT_OTHER_MB_AT_SCALE_1 = 48.0
 
 # Share of the non-contract byte budget per table.
 _SHARES: tuple[tuple[str, float], ...] = (
-    ("tenants_archive", 0.10),
-    ("movings_history", 0.12),
-    ("payments", 0.13),
-    ("mail_queue", 0.25),
-    ("access_logs", 0.40),
+    ("tenants_archive", 0.08),
+    ("movings_history", 0.10),
+    ("payments", 0.12),
+    ("mail_queue", 0.15),
+    ("access_logs", 0.20),
+    ("event_log", 0.35),
 )
 
 OTHER_COLUMNS: dict[str, tuple[str, ...]] = {
@@ -45,6 +46,7 @@ OTHER_COLUMNS: dict[str, tuple[str, ...]] = {
                    "sent_at", "created_at"),
     "access_logs": ("id", "tenant_id", "session_id", "ip", "method", "path", "status_code",
                     "response_ms", "user_agent", "referer", "request_headers", "created_at"),
+    "event_log": ("id", "tenant_id", "room_id", "event_type", "actor", "ip", "created_at"),
 }
 
 _POOL_SIZE = 64
@@ -262,7 +264,25 @@ def _access_logs(seed: int, budget: int, start: datetime, end: datetime, tenant_
                headers[rng.randrange(_POOL_SIZE)], created_at)
 
 
-def other_tables(*, as_of: date, seed: int, other_bytes: int, tenant_count: int, moving_count: int,
+_EVENT_TYPES = (("room.viewed", 40), ("login", 20), ("document.downloaded", 10), ("payment.reminded", 8),
+                ("contract.updated", 6), ("message.sent", 10), ("key.issued", 2), ("profile.updated", 4))
+_ACTORS = ("tenant", "tenant", "tenant", "system", "batch", "staff:tanaka", "staff:nguyen")
+
+
+def _event_log(seed: int, budget: int, start: datetime, end: datetime, tenant_count: int,
+               room_count: int) -> Iterator[tuple]:
+    rng = Random(f"gghouse:{seed}:event_log")
+    count = _rows_to_build(budget, 82)
+    for i, created_at in enumerate(_timeline(start, end, count, rng), 1):
+        ip = rng.getrandbits(32)
+        yield (i, rng.randint(1, max(tenant_count, 1)) if rng.random() < 0.9 else None,
+               rng.randint(1, max(room_count, 1)) if rng.random() < 0.5 else None,
+               pick_weighted(rng, _EVENT_TYPES), rng.choice(_ACTORS),
+               f"{ip >> 24}.{ip >> 16 & 255}.{ip >> 8 & 255}.{ip & 255}" if rng.random() < 0.8 else None,
+               created_at)
+
+
+def other_tables(*, as_of: date, seed: int, other_bytes: int, tenant_count: int, moving_count: int, room_count: int,
                  history_start: date, epoch: date) -> dict[str, tuple[tuple[str, ...], LazyRows]]:
     """Columns and lazy rows of every non-contract table, sized to about `other_bytes`."""
     budget = {name: int(other_bytes * share) for name, share in _SHARES}
@@ -275,5 +295,6 @@ def other_tables(*, as_of: date, seed: int, other_bytes: int, tenant_count: int,
         "payments": lambda: _payments(seed, budget["payments"], start, end, tenant_count, moving_count),
         "mail_queue": lambda: _mail_queue(seed, budget["mail_queue"], start, end, tenant_count),
         "access_logs": lambda: _access_logs(seed, budget["access_logs"], start, end, tenant_count),
+        "event_log": lambda: _event_log(seed, budget["event_log"], start, end, tenant_count, room_count),
     }
     return {name: (OTHER_COLUMNS[name], LazyRows(factories[name])) for name, _ in _SHARES}

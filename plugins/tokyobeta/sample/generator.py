@@ -741,7 +741,7 @@ def generate_tables(as_of: date, scale: float = 1.0, seed: int = 42,
     others = filler.other_tables(
         as_of=as_of, seed=seed, other_bytes=int(budget * 1_000_000),
         tenant_count=len(tables["tenants"].rows), moving_count=len(tables["movings"].rows),
-        history_start=HISTORY_START, epoch=EPOCH,
+        room_count=len(tables["rooms"].rows), history_start=HISTORY_START, epoch=EPOCH,
     )
     for name, (columns, rows) in others.items():
         tables[name] = Table(name, columns, rows)
