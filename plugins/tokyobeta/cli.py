@@ -164,6 +164,27 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _month(raw: str):
+    try:
+        return parse_date(f"{raw}-01", "--month")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--month {raw!r} is not a month: use YYYY-MM, e.g. 2026-03") from None
+
+
+@command("kpi", "move-ins and move-outs of a month (total, by day, by contract type) with the as-of snapshot",
+         arg("--month", type=_month, required=True, help="YYYY-MM"),
+         arg("--json", action="store_true", help="print the report as JSON"))
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.transform import kpi
+
+    cfg = settings.from_env()
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        report = kpi.month_report(conn, cfg.schemas(), cfg.include_path, args.month)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else kpi.render_month_report(report))
+    return 0
+
+
 @command("run-day", "run tokyobeta_daily_etl for one dump day in this process (like `airflow dags test`)",
          arg("--date", type=_date, required=True),
          arg("--dag", default="tokyobeta_daily_etl"),

@@ -1,4 +1,11 @@
-"""The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest."""
+"""The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest.
+
+Each model (and seed) is one task running `dbt build --select <it>`: the model and its tests in
+one dbt invocation (TestBehavior.BUILD), so a failing test stops its downstream models, and
+the day costs half the dbt start-ups of a run task plus a test task. A test over two nodes (a
+relationship) runs in the task of the later one (indirect selection "buildable"). With
+`test_sources_first` the group starts with one task testing every staging source, so a bad
+load stops before silver is touched."""
 
 from __future__ import annotations
 
@@ -8,13 +15,22 @@ from tokyobeta.settings import Settings
 from tokyobeta.transform.dbt_project import manifest_path
 
 
-def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group_kwargs: Any):
+def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, test_sources_first: bool = False,
+                   **task_group_kwargs: Any):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
     from cosmos.profiles import MysqlUserPasswordProfileMapping
 
     project_dir = cfg.dbt_project_path
-    return DbtTaskGroup(
+    profile_config = ProfileConfig(
+        profile_name="tokyobeta",
+        target_name="airflow",
+        profile_mapping=MysqlUserPasswordProfileMapping(
+            conn_id=cfg.mysql_conn_id,
+            profile_args={"schema": cfg.schema("staging"), "threads": 1},
+        ),
+    )
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=project_dir,
@@ -22,25 +38,34 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group
             project_name="tokyobeta",
             install_dbt_deps=False,  # no hub packages: `dbt deps` failing broke the legacy gold job
         ),
-        profile_config=ProfileConfig(
-            profile_name="tokyobeta",
-            target_name="airflow",
-            profile_mapping=MysqlUserPasswordProfileMapping(
-                conn_id=cfg.mysql_conn_id,
-                profile_args={"schema": cfg.schema("staging"), "threads": 1},
-            ),
-        ),
+        profile_config=profile_config,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=cfg.dbt_executable_path,
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=select,
-            test_behavior=TestBehavior.AFTER_EACH,
-            # A test over two models (e.g. a relationship) runs once both exist, in its own task.
-            should_detach_multiple_parents_tests=True,
+            test_behavior=TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=False,
         ),
         **task_group_kwargs,
     )
+    if test_sources_first:
+        from cosmos.operators.local import DbtTestLocalOperator
+
+        entry_tasks = list(group.roots)
+        sources_test = DbtTestLocalOperator(
+            task_id="staging_sources_test",
+            task_group=group,
+            project_dir=str(project_dir),
+            profile_config=profile_config,
+            dbt_executable_path=cfg.dbt_executable_path,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            install_deps=False,
+            select=["source:staging"],
+        )
+        sources_test >> entry_tasks
+    return group
