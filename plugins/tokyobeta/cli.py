@@ -90,6 +90,17 @@ def cmd_dbt_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("dbt-docs", "generate the dbt docs site into include/dbt/target (index.html, manifest, catalog)",
+         arg("--empty-catalog", action="store_true", help="without a warehouse: no column types or row counts"))
+def cmd_dbt_docs(args: argparse.Namespace) -> int:
+    from tokyobeta.transform import dbt_project
+
+    cfg = settings.from_env()
+    index = dbt_project.generate_docs(cfg.dbt_project_path, cfg.dbt_executable_path, empty_catalog=args.empty_catalog)
+    print(f"dbt docs generated: {index}")
+    return 0
+
+
 @command("sample-source", "build the realistic gghouse source database in local MariaDB",
          arg("--date", type=_date, required=True, help="the day the source is as of (YYYY-MM-DD)"),
          arg("--scale", type=float, default=1.0, help="1.0 = about 12k tenant-rooms, 131k contract rows"),
