@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt dbt-docs clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -26,3 +26,9 @@ clean-local:
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-dbt: bootstrap
+	@$(WITH_ENV) python scripts/bench/dbt_incremental.py
+
+dbt-docs: bootstrap
+	@$(WITH_ENV) tokyobeta dbt-docs

@@ -40,7 +40,8 @@ with DAG(
         execution_timeout=timedelta(minutes=45))
     enrich = PythonOperator(
         task_id="enrich", python_callable=daily.enrich, execution_timeout=timedelta(minutes=30))
-    dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg, test_sources_first=True)
+    dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg,
+                                sources_and_seeds_first=True)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
     upsert_kpis = PythonOperator(
         task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15))

@@ -119,3 +119,17 @@
     {{ column }} is not null
   {%- endif -%}
 {%- endmacro %}
+
+
+{#- The snapshot days a daily_partition model builds (the dump day, or every day on a first
+    build), each with the snapshot day before it. LAG over the distinct days (a loose index
+    scan of the primary key) rather than a correlated MAX(...) < day, which MariaDB answers
+    with a full index scan per day. -#}
+{% macro snapshot_days(snapshots) -%}
+    select snapshot_date, previous_snapshot_date
+    from (
+        select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as previous_snapshot_date
+        from (select distinct snapshot_date from {{ snapshots }}) as all_days
+    ) as consecutive_days
+    where {{ dump_day_filter('snapshot_date') }}
+{%- endmacro %}

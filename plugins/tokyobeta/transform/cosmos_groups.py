@@ -1,11 +1,12 @@
 """The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest.
 
-Each model (and seed) is one task running `dbt build --select <it>`: the model and its tests in
-one dbt invocation (TestBehavior.BUILD), so a failing test stops its downstream models, and
-the day costs half the dbt start-ups of a run task plus a test task. A test over two nodes (a
-relationship) runs in the task of the later one (indirect selection "buildable"). With
-`test_sources_first` the group starts with one task testing every staging source, so a bad
-load stops before silver is touched."""
+Each model is one task running `dbt build --select <it>`: the model and its tests in one dbt
+invocation (TestBehavior.BUILD), so a failing test stops its downstream models, and the day
+costs half the dbt start-ups of a run task plus a test task (each start-up is seconds: see
+scripts/bench/dbt_incremental.py). A test over two nodes (a relationship) runs in the task of
+the later one (indirect selection "buildable"). With `sources_and_seeds_first` the group starts
+with one task that tests every staging source and builds the code-table seeds with their
+tests, so a bad load stops before silver is touched."""
 
 from __future__ import annotations
 
@@ -15,10 +16,11 @@ from tokyobeta.settings import Settings
 from tokyobeta.transform.dbt_project import manifest_path
 
 
-def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, test_sources_first: bool = False,
+def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
                    **task_group_kwargs: Any):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior, TestIndirectSelection
+    from cosmos.constants import (ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior,
+                                  TestIndirectSelection)
     from cosmos.profiles import MysqlUserPasswordProfileMapping
 
     project_dir = cfg.dbt_project_path
@@ -50,22 +52,24 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, test_sour
             select=select,
             test_behavior=TestBehavior.BUILD,
             should_detach_multiple_parents_tests=False,
+            seed_rendering_behavior=(SeedRenderingBehavior.NONE if sources_and_seeds_first
+                                     else SeedRenderingBehavior.ALWAYS),
         ),
         **task_group_kwargs,
     )
-    if test_sources_first:
-        from cosmos.operators.local import DbtTestLocalOperator
+    if sources_and_seeds_first:
+        from cosmos.operators.local import DbtBuildLocalOperator
 
         entry_tasks = list(group.roots)
-        sources_test = DbtTestLocalOperator(
-            task_id="staging_sources_test",
+        first = DbtBuildLocalOperator(
+            task_id="staging_sources_and_seeds_build",
             task_group=group,
             project_dir=str(project_dir),
             profile_config=profile_config,
             dbt_executable_path=cfg.dbt_executable_path,
             invocation_mode=InvocationMode.SUBPROCESS,
             install_deps=False,
-            select=["source:staging"],
+            select=["source:staging", "path:seeds"],
         )
-        sources_test >> entry_tasks
+        first >> entry_tasks
     return group

@@ -7,16 +7,8 @@
 {{ config(materialized='daily_partition', day_column='activity_date', primary_key=['activity_date']) }}
 
 with days as (
-    select
-        d.snapshot_date as activity_date,
-        (select max(p.snapshot_date)
-         from {{ ref('tenant_room_snapshot_daily') }} as p
-         where p.snapshot_date < d.snapshot_date) as previous_snapshot_date
-    from (
-        select distinct snapshot_date
-        from {{ ref('tenant_room_snapshot_daily') }}
-        where {{ dump_day_filter('snapshot_date') }}
-    ) as d
+    select snapshot_date as activity_date, previous_snapshot_date
+    from ({{ snapshot_days(ref('tenant_room_snapshot_daily')) }}) as snapshot_days
 ),
 
 events as (

@@ -31,20 +31,35 @@ rooms as (
     select apartment_id, count(*) as total_rooms
     from {{ source('staging', 'rooms') }}
     group by apartment_id
+),
+
+-- every (day, apartment with rooms), occupied or not: a UNION ALL summed per key rather than
+-- a LEFT JOIN of two derived tables, which MariaDB joins on half the key (slow on a year)
+per_apartment as (
+    select snapshot_date, apartment_id, sum(total_rooms) as total_rooms,
+           sum(occupied_rooms) as occupied_rooms, sum(residents) as residents
+    from (
+        select d.snapshot_date, r.apartment_id, r.total_rooms, 0 as occupied_rooms, 0 as residents
+        from days as d
+        cross join rooms as r
+        union all
+        select snapshot_date, apartment_id, 0, occupied_rooms, residents
+        from occupied
+    ) as counts
+    group by snapshot_date, apartment_id
+    having sum(total_rooms) > 0
 )
 
 select
-    d.snapshot_date,
-    r.apartment_id,
+    p.snapshot_date,
+    p.apartment_id,
     a.name as apartment_name,
     coalesce(place.prefecture, a.prefecture) as prefecture,
     coalesce(place.municipality, a.municipality) as municipality,
-    cast(coalesce(o.occupied_rooms, 0) as signed) as occupied_rooms,
-    cast(r.total_rooms as signed) as total_rooms,
-    cast(coalesce(o.residents, 0) as signed) as residents,
-    cast(round(coalesce(o.occupied_rooms, 0) / r.total_rooms, 4) as decimal(7, 4)) as occupancy_rate
-from days as d
-cross join rooms as r
-left join {{ source('staging', 'apartments') }} as a on a.id = r.apartment_id
-left join {{ source('staging', 'apartment_municipality_map') }} as place on place.apartment_id = r.apartment_id
-left join occupied as o on o.snapshot_date = d.snapshot_date and o.apartment_id = r.apartment_id
+    cast(p.occupied_rooms as signed) as occupied_rooms,
+    cast(p.total_rooms as signed) as total_rooms,
+    cast(p.residents as signed) as residents,
+    cast(round(p.occupied_rooms / p.total_rooms, 4) as decimal(7, 4)) as occupancy_rate
+from per_apartment as p
+left join {{ source('staging', 'apartments') }} as a on a.id = p.apartment_id
+left join {{ source('staging', 'apartment_municipality_map') }} as place on place.apartment_id = p.apartment_id

@@ -11,46 +11,36 @@
 ) }}
 
 with days as (
-    select
-        d.snapshot_date,
-        (select max(p.snapshot_date)
-         from {{ ref('tenant_room_snapshot_daily') }} as p
-         where p.snapshot_date < d.snapshot_date) as previous_snapshot_date
-    from (
-        select distinct snapshot_date
-        from {{ ref('tenant_room_snapshot_daily') }}
-        where {{ dump_day_filter('snapshot_date') }}
-    ) as d
+    {{ snapshot_days(ref('tenant_room_snapshot_daily')) }}
 ),
 
-tenants_today as (
-    select distinct d.snapshot_date, d.previous_snapshot_date, s.tenant_id, s.tenant_status
+transitions as (
+    -- tenant_status is per person, so every tenant-room of a tenant carries the same one;
+    -- COUNT(DISTINCT tenant_id) counts people, the join on the primary key prefix stays fast
+    select
+        s.snapshot_date as transition_date,
+        d.previous_snapshot_date,
+        p.tenant_status as from_status,
+        s.tenant_status as to_status,
+        count(distinct s.tenant_id) as tenants
     from days as d
     inner join {{ ref('tenant_room_snapshot_daily') }} as s on s.snapshot_date = d.snapshot_date
-),
-
-tenants_before as (
-    select distinct s.snapshot_date, s.tenant_id, s.tenant_status
-    from days as d
-    inner join {{ ref('tenant_room_snapshot_daily') }} as s on s.snapshot_date = d.previous_snapshot_date
+    inner join {{ ref('tenant_room_snapshot_daily') }} as p
+        on p.snapshot_date = d.previous_snapshot_date and p.tenant_id = s.tenant_id
+    where p.tenant_status <> s.tenant_status
+    group by s.snapshot_date, d.previous_snapshot_date, p.tenant_status, s.tenant_status
 )
 
 select
-    t.snapshot_date as transition_date,
+    t.transition_date,
     t.previous_snapshot_date,
-    b.tenant_status as from_status,
-    t.tenant_status as to_status,
+    t.from_status,
+    t.to_status,
     from_label.label_en as from_label_en,
     to_label.label_en as to_label_en,
     from_label.label_ja as from_label_ja,
     to_label.label_ja as to_label_ja,
-    count(*) as tenants
-from tenants_today as t
-inner join tenants_before as b
-    on b.snapshot_date = t.previous_snapshot_date and b.tenant_id = t.tenant_id
-left join {{ ref('tenant_status') }} as from_label on from_label.status_code = b.tenant_status
-left join {{ ref('tenant_status') }} as to_label on to_label.status_code = t.tenant_status
-where b.tenant_status <> t.tenant_status
-group by
-    t.snapshot_date, t.previous_snapshot_date, b.tenant_status, t.tenant_status,
-    from_label.label_en, to_label.label_en, from_label.label_ja, to_label.label_ja
+    t.tenants
+from transitions as t
+left join {{ ref('tenant_status') }} as from_label on from_label.status_code = t.from_status
+left join {{ ref('tenant_status') }} as to_label on to_label.status_code = t.to_status

@@ -17,16 +17,7 @@
 ) }}
 
 with days as (
-    select
-        d.snapshot_date,
-        (select max(p.snapshot_date)
-         from {{ ref('tenant_room_snapshot_daily') }} as p
-         where p.snapshot_date < d.snapshot_date) as previous_snapshot_date
-    from (
-        select distinct snapshot_date
-        from {{ ref('tenant_room_snapshot_daily') }}
-        where {{ dump_day_filter('snapshot_date') }}
-    ) as d
+    {{ snapshot_days(ref('tenant_room_snapshot_daily')) }}
 ),
 
 today as (
