@@ -70,6 +70,9 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             invocation_mode=InvocationMode.SUBPROCESS,
             install_deps=False,
             select=["source:staging", "path:seeds"],
+            # only tests whose every parent is selected: a relationship from a model to a seed
+            # runs with the model (its table may not exist yet)
+            indirect_selection="cautious",
         )
         first >> entry_tasks
     return group
