@@ -10,7 +10,7 @@
 DROP TEMPORARY TABLE IF EXISTS `${gold}`.`occupancy_daily_metrics__window`;
 CREATE TEMPORARY TABLE `${gold}`.`occupancy_daily_metrics__window` AS
 WITH RECURSIVE future_days AS (
-  SELECT DATE_ADD(%(as_of)s, INTERVAL 1 DAY) AS metric_date FROM DUAL WHERE %(as_of)s < %(last_day)s
+  SELECT DATE_ADD(CAST(%(as_of)s AS DATE), INTERVAL 1 DAY) AS metric_date FROM DUAL WHERE %(as_of)s < %(last_day)s
   UNION ALL
   SELECT DATE_ADD(metric_date, INTERVAL 1 DAY) FROM future_days WHERE metric_date < %(last_day)s
 ),

@@ -256,6 +256,20 @@ def test_kpi_upsert_is_one_transaction(warehouse, built):
     assert kpi_rows(warehouse) == expected_kpi()
 
 
+def test_kpi_task_follows_its_run_params(warehouse, built):
+    from support.db import checksums
+    from tokyobeta import daily
+
+    gold = warehouse.schemas["gold"]
+    before = checksums(warehouse.admin, gold)
+    assert daily.upsert_kpis(params={"kpi_enabled": False}) == {"enabled": False}
+    assert checksums(warehouse.admin, gold) == before
+    summary = daily.upsert_kpis(params={"kpi_lookback_days": 2, "kpi_forward_days": 3})
+    assert (summary["first_day"], summary["last_day"], summary["actual_rows"], summary["projected_rows"]) == \
+        ("2026-03-03", "2026-03-08", 2, 3)
+    assert kpi_rows(warehouse) == expected_kpi()   # same snapshot, same rule: rows outside stay valid
+
+
 def test_rerunning_the_latest_day_changes_no_table(warehouse, story, built):
     before = warehouse.checksums("silver", "gold")
     warehouse.load_story(story, D5)
