@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt dbt-docs clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment dbt-docs clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -32,3 +32,6 @@ bench-dbt: bootstrap
 
 dbt-docs: bootstrap
 	@$(WITH_ENV) tokyobeta dbt-docs
+
+bench-enrichment: bootstrap
+	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}

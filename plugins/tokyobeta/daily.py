@@ -117,7 +117,7 @@ def load_staging(**context: Any) -> dict[str, Any]:
 
 def enrich(**context: Any) -> dict[str, Any]:
     from tokyobeta.enrich import providers
-    from tokyobeta.enrich.run import Enricher
+    from tokyobeta.enrich.run import Enricher, problems
 
     cfg = settings.for_task(context)
     if not cfg.enrichment_enabled:
@@ -126,7 +126,16 @@ def enrich(**context: Any) -> dict[str, Any]:
     with mysql.connection(cfg.mysql_conn_id) as conn:
         enricher = Enricher(conn, cfg.schemas(), cfg.include_path, providers.from_settings(cfg),
                             cfg.enrichment_max_model_calls)
-        return enricher.run()
+        report = enricher.run()
+    found = problems(report, cfg.enrichment_max_failure_rate)
+    if found:
+        from airflow.exceptions import AirflowException, AirflowFailException
+
+        message = "enrichment failed: " + "; ".join(found) + ". The answers it did get are saved (maps and caches)."
+        # Nothing attempted is a configuration problem a retry cannot fix; a high failure
+        # rate (throttling, an outage) may pass, so that one is retried.
+        raise (AirflowException if report["total"]["model_calls"] else AirflowFailException)(message)
+    return report
 
 
 def upsert_kpis(**context: Any) -> dict[str, Any]:

@@ -42,6 +42,13 @@ def _csv(raw: str) -> tuple[str, ...]:
     return tuple(part.strip() for part in raw.split(",") if part.strip())
 
 
+def _share(raw: str) -> float:
+    value = float(raw)
+    if not 0.0 <= value <= 1.0:
+        raise ValueError(f"{raw!r} is not a share between 0 and 1 (0.2 means 20%)")
+    return value
+
+
 def _prefix(raw: str) -> str:
     raw = raw.strip().strip("/")
     return f"{raw}/" if raw else ""
@@ -103,10 +110,14 @@ KNOBS: tuple[Knob, ...] = (
     Knob("TASK_RETRY_DELAY_MINUTES", 5.0, float, "Delay between retries.", parse_time=True),
     Knob("STAGING_BACKUPS_KEPT", 3, int, "Previous staging loads kept in staging_backup."),
     Knob("ENRICHMENT_ENABLED", True, _bool, "Run the nationality / municipality enrichment.", per_run=True),
-    Knob("ENRICHMENT_PROVIDER", "bedrock", str, "`bedrock` (Amazon Bedrock) or `offline` (deterministic, no network)."),
+    Knob("ENRICHMENT_PROVIDER", "bedrock", str, "`bedrock` (Amazon Bedrock) or `offline` (deterministic fuzzy matching, no network; see README's Enrichment section)."),
     Knob("ENRICHMENT_MAX_MODEL_CALLS", 300, int, "Cap on model calls per run.", per_run=True),
     Knob("BEDROCK_MODEL_ID", "anthropic.claude-3-haiku-20240307-v1:0", str, "Bedrock model for enrichment."),
-    Knob("ENRICHMENT_PROMPT_VERSION", "v1", str, "Part of the cache key; bump it when the prompt changes."),
+    Knob("ENRICHMENT_PROMPT_VERSION", "v1", str, "Which prompt of enrich/prompts.py the model gets; part of the cache key (add a version to change a prompt)."),
+    Knob("ENRICHMENT_MAX_FAILURE_RATE", 0.2, _share, "Fail the enrich task when more than this share of its model calls errored or gave invalid answers."),
+    Knob("BEDROCK_REGION", "", str, "Region of the Bedrock runtime; empty uses the AWS connection's region."),
+    Knob("BEDROCK_MAX_ATTEMPTS", 4, int, "Attempts per model call on throttling and timeouts (exponential backoff with jitter)."),
+    Knob("BEDROCK_TIMEOUT_SECONDS", 30.0, float, "Read timeout of one Bedrock call."),
     Knob("KPI_ENABLED", True, _bool, "Upsert gold.occupancy_daily_metrics after dbt gold.", per_run=True),
     Knob("KPI_LOOKBACK_DAYS", 30, int, "Days before MAX(snapshot_date) the KPI upsert recomputes.", per_run=True),
     Knob("KPI_FORWARD_DAYS", 60, int, "Days after MAX(snapshot_date) the KPI upsert projects.", per_run=True),

@@ -53,6 +53,12 @@ def checksums(conn, tables) -> dict[str, int]:
 
 def data_lengths(conn) -> dict[str, int]:
     with conn.cursor() as cursor:
+        cursor.execute("SELECT TABLE_NAME FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s", (DATABASE,))
+        tables = [name for (name,) in cursor.fetchall()]
+        # InnoDB refreshes DATA_LENGTH in the background after a bulk load; on a busy server it
+        # still shows the empty table's 16 KiB, so make it current first.
+        cursor.execute("ANALYZE TABLE " + ", ".join(f"`{DATABASE}`.`{t}`" for t in tables))
+        cursor.fetchall()
         cursor.execute("SELECT TABLE_NAME, DATA_LENGTH FROM information_schema.TABLES WHERE TABLE_SCHEMA = %s",
                        (DATABASE,))
         return {name: int(length) for name, length in cursor.fetchall()}
