@@ -62,7 +62,7 @@
 
   {%- set target_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list -%}
   {%- set new_columns = adapter.get_columns_in_relation(tmp_relation) | map(attribute='name') | list -%}
-  {%- if target_columns != new_columns -%}
+  {%- if target_columns | sort != new_columns | sort -%}
     {{ exceptions.raise_compiler_error(
         target_relation ~ " has columns " ~ target_columns ~ " but the model now selects " ~ new_columns
         ~ ". Migrate the table (ALTER TABLE ... ADD COLUMN ...) or, for a model rebuilt from silver history, run dbt with --full-refresh.") }}
