@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment dbt-docs clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment bench-startup dbt-docs package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -21,6 +21,10 @@ run: bootstrap
 lock:
 	@scripts/lock.sh
 
+# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA").
+package: bootstrap
+	@$(WITH_ENV) tokyobeta package
+
 clean-local:
 	rm -rf .local include/dbt/target include/dbt/logs
 
@@ -35,3 +39,6 @@ dbt-docs: bootstrap
 
 bench-enrichment: bootstrap
 	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}
+
+bench-startup: bootstrap
+	@$(WITH_ENV) python scripts/bench/startup_time.py

@@ -1,5 +1,30 @@
-"""tokyobeta_daily_etl: one run per dump day (DESIGN section 1). Declares tasks and order only;
-the work lives in the tokyobeta package."""
+"""## tokyobeta_daily_etl: one run per dump day
+
+### What it does
+Loads one night's gghouse dump into the warehouse, at 02:00 JST for that day's dump:
+`wait_for_manifest` waits for the dump's manifest in S3 (the publisher writes it last);
+`check_manifest` checks the manifest, the source it came from and the dump's size and sha256,
+and **quarantines** a bad day (every later task is skipped, nothing is loaded, the dump is
+copied to `dumps-quarantine/` and an alert goes out; the reason is in this task's **note** and
+log); `load_staging` loads the five contract tables and swaps them in at once (the previous load
+stays in `staging_backup`); `enrich` fills nationality and municipality; `dbt_silver` and
+`dbt_gold` build the models (the lineage is under Browse > dbt Docs); `upsert_kpis` refreshes
+`gold.occupancy_daily_metrics`; `archive_dump` copies the dump to `dumps-archive/`.
+The buttons "S3: manifest", "S3: dump", ... in a task's details open the objects it used.
+
+### Settings
+
+### How to rerun a day
+Everything a run reads and writes is keyed by its dump date, so a rerun gives the same tables.
+- **One day again**: Trigger DAG (the play button) > *Trigger DAG w/ config*, set `dump_date`
+  (YYYY-MM-DD) and, if needed, the other fields (empty = Variable/env/default), then Trigger.
+- **From one task on**: in the grid, pick the task of that run > Clear > *Downstream*; the
+  task and everything after it run again for the run's dump date.
+- **A quarantined day**: read the note on `check_manifest` (or `load_staging`); once the
+  publisher has written a good dump and manifest for that day, clear `check_manifest` with
+  *Downstream*. No day is ever filled from another day's data.
+- **A missed day** (the sensor timed out): trigger the day with its `dump_date` as above.
+"""
 
 from datetime import timedelta
 
@@ -7,9 +32,11 @@ from airflow import DAG
 from airflow.operators.python import PythonOperator, ShortCircuitOperator
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tokyobeta import daily, dagkit, settings
+from tokyobeta import daily, dagkit, monitoring, settings
 from tokyobeta.ingest.sensor import ManifestSensor
+from tokyobeta.ops import alerts
 from tokyobeta.transform.cosmos_groups import dbt_task_group
+from tokyobeta.ui import dagdoc
 
 cfg = settings.from_env()
 
@@ -22,8 +49,14 @@ with DAG(
     max_active_runs=1,
     default_args=dagkit.default_args(cfg),
     params=dagkit.daily_params(),
+    on_failure_callback=alerts.on_dag_failure,
+    sla_miss_callback=alerts.on_sla_miss,
     tags=["tokyobeta", "daily", "etl"],
-    doc_md=__doc__,
+    doc_md=dagdoc.render(__doc__, [
+        "DUMP_BUCKET", "DUMPS_PREFIX", "MANIFEST_PREFIX", "ARCHIVE_PREFIX", "QUARANTINE_PREFIX",
+        "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "STAGING_BACKUPS_KEPT",
+        "ENRICHMENT_ENABLED", "ENRICHMENT_PROVIDER", "ENRICHMENT_MAX_MODEL_CALLS", "KPI_ENABLED",
+        "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "DAILY_FAIL_ON_ARCHIVE_ERROR", "ALERT_TOPIC_ARN"]),
 ) as dag:
     wait_for_manifest = ManifestSensor(
         task_id="wait_for_manifest",
@@ -43,9 +76,15 @@ with DAG(
     dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg,
                                 sources_and_seeds_first=True)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
+    # Its success is "gold published": the SLA (SLA_GOLD_DEADLINE JST on the dump day) sits here.
     upsert_kpis = PythonOperator(
-        task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15))
+        task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15),
+        **dagkit.gold_sla_args(cfg))
     archive_dump = PythonOperator(
         task_id="archive_dump", python_callable=daily.archive_dump, execution_timeout=timedelta(minutes=20))
+
+    # First thing every run, in parallel with the sensor: proves the scheduler still schedules.
+    heartbeat = PythonOperator(
+        task_id="heartbeat", python_callable=monitoring.heartbeat, execution_timeout=timedelta(minutes=5))
 
     wait_for_manifest >> check_manifest >> load_staging >> enrich >> dbt_silver >> dbt_gold >> upsert_kpis >> archive_dump

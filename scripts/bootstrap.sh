@@ -6,7 +6,9 @@ cd "$(dirname "$0")/.."
 source scripts/env.sh
 
 APT_PACKAGES=(default-libmysqlclient-dev pkg-config build-essential mariadb-server mariadb-client
-              postgresql docker-compose)
+              postgresql docker-compose
+              # the operator-UI test drives this browser headless (Playwright never downloads one)
+              chromium chromium-driver)
 
 ensure_apt_packages() {
   local missing=()

@@ -19,10 +19,27 @@ for day in "$DAY1" "$DAY2"; do
   scripts/run-day.sh "$day"
 done
 
+# Monitoring: the freshness check of DAY2's 09:00 JST slot, then the monthly alert drill, whose
+# failure (on purpose) must arrive in the alert inbox below.
+run_quietly() {  # DAG, expected state, run-dag arguments...
+  local dag="$1" expect="$2" logfile="$TOKYOBETA_LOCAL/logs/$1.log"
+  shift 2
+  log "running $dag (task logs: $logfile)"
+  if ! TASK_RETRIES=0 tokyobeta run-dag --dag "$dag" --expect "$expect" "$@" >"$logfile" 2>&1; then
+    tail -n 40 "$logfile" >&2
+    die "$dag did not end $expect; full log: $logfile"
+  fi
+  sed -n "/^$dag at /,\$p" "$logfile"
+}
+run_quietly tokyobeta_freshness success --date "$DAY2"
+run_quietly tokyobeta_alert_drill failed
+
 echo
 echo "================ what landed ================"
 tokyobeta summary
 echo
-tokyobeta alerts --verbose
+tokyobeta metrics --since "$DAY1"
+echo
+tokyobeta alerts --verbose --wait 5
 echo
 log "demo finished in $((SECONDS - started)) s"

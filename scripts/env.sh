@@ -30,7 +30,12 @@ export PATH="$VENV_AIRFLOW/bin:$PATH"
 # --- AWS: everything goes to the local moto server, never to a real account ---
 : "${MOTO_ENDPOINT:=http://$MOTO_HOST:$MOTO_PORT}"; export MOTO_ENDPOINT
 : "${AWS_ENDPOINT_URL:=$MOTO_ENDPOINT}"; export AWS_ENDPOINT_URL
+# A task's S3 buttons open a presigned moto URL: there is no S3 console locally.
+: "${S3_LINKS:=presigned}"; export S3_LINKS
 export ALERT_TOPIC_ARN="${ALERT_TOPIC_ARN:-arn:aws:sns:$AWS_DEFAULT_REGION:$AWS_ACCOUNT_ID:$ALERT_TOPIC_NAME}"
+# botocore models the local stack needs (CloudWatch over the Query protocol that moto 5.0.11
+# parses); written by `tokyobeta local-aws-init`, see ops/localstack.py.
+: "${AWS_DATA_PATH:=$TOKYOBETA_LOCAL/aws-models}"; export AWS_DATA_PATH
 export AIRFLOW_CONN_AWS_DEFAULT="{\"conn_type\": \"aws\", \"login\": \"$AWS_ACCESS_KEY_ID\", \"password\": \"$AWS_SECRET_ACCESS_KEY\", \"extra\": {\"region_name\": \"$AWS_DEFAULT_REGION\", \"endpoint_url\": \"$MOTO_ENDPOINT\"}}"
 export AIRFLOW_CONN_TOKYOBETA_MYSQL="{\"conn_type\": \"mysql\", \"host\": \"$MYSQL_HOST\", \"port\": $MYSQL_PORT, \"login\": \"$TOKYOBETA_DB_USER\", \"password\": \"$TOKYOBETA_DB_PASSWORD\", \"schema\": \"staging\"}"
 

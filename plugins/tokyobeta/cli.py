@@ -8,6 +8,7 @@ import logging
 import os
 import sys
 import time
+from pathlib import Path
 from typing import Any, Callable, Sequence
 
 from tokyobeta import settings
@@ -75,6 +76,8 @@ def cmd_local_aws_init(args: argparse.Namespace) -> int:
     localstack.ensure_secret(_aws("secretsmanager"), cfg.source_secret_id, {
         "host": env["MYSQL_HOST"], "port": int(env["MYSQL_PORT"]), "dbname": env["SOURCE_DATABASE"],
         "username": env["SOURCE_DB_USER"], "password": env["SOURCE_DB_PASSWORD"]})
+    if env.get("AWS_DATA_PATH"):
+        localstack.write_query_protocol_model(Path(env["AWS_DATA_PATH"]))
     print(f"bucket s3://{cfg.dump_bucket}, topic {topic_arn}, inbox {queue_url}, secret {cfg.source_secret_id}")
     return 0
 
@@ -211,6 +214,52 @@ def cmd_run_day(args: argparse.Namespace) -> int:
     return 0 if state == "success" else 1
 
 
+@command("run-dag", "run any DAG once in this process: at its slot on --date, or now",
+         arg("--dag", required=True, help="e.g. tokyobeta_freshness, tokyobeta_alert_drill"),
+         arg("--date", type=_date, default=None, help="run at the DAG's scheduled slot (JST) of this day"),
+         arg("--expect", choices=["success", "failed"], default="success",
+             help="the run state that makes the command succeed (the alert drill fails on purpose)"))
+def cmd_run_dag(args: argparse.Namespace) -> int:
+    from datetime import datetime, timezone
+
+    from tokyobeta.ops import rundag
+
+    dag = rundag.load_dag(args.dag)
+    if args.date is None:
+        logical = datetime.now(timezone.utc).replace(microsecond=0)
+    elif dag.timetable.periodic:
+        logical = rundag.logical_date_for(args.date, dag.timetable.summary)
+    else:
+        print(f"tokyobeta run-dag: {args.dag} has no schedule; leave out --date", file=sys.stderr)
+        return 2
+    started = time.monotonic()
+    state, tasks = rundag.run_dag(args.dag, logical)
+    print(f"{args.dag} at {logical.isoformat()}: {state} in {time.monotonic() - started:.1f} s"
+          + (" (as expected)" if state == args.expect != "success" else ""))
+    for task_id, task_state in tasks:
+        print(f"  {task_state:10} {task_id}")
+    return 0 if state == args.expect else 1
+
+
+@command("metrics", "print the newest value of every metric in the CloudWatch namespace",
+         arg("--namespace", default=None, help="default: METRICS_NAMESPACE"),
+         arg("--since", type=_date, default=None, help="oldest day to look at (default: 14 days ago)"))
+def cmd_metrics(args: argparse.Namespace) -> int:
+    from datetime import datetime, timedelta, timezone
+
+    from tokyobeta.ops import metrics
+
+    namespace = args.namespace or settings.from_env().metrics_namespace
+    since = (datetime.combine(args.since, datetime.min.time(), tzinfo=timezone.utc) - timedelta(days=1)
+             if args.since else datetime.now(timezone.utc) - timedelta(days=14))
+    rows = metrics.newest_values(_aws("cloudwatch"), namespace, since)
+    print(f"{len(rows)} metric(s) in {namespace}:")
+    for name, dims, stamp, value in rows:
+        label = name + "".join(f" {k}={v}" for k, v in dims)
+        print(f"  {label:58} {value:>10.3f}  (newest period, from {stamp:%Y-%m-%d %H:%M %Z})")
+    return 0
+
+
 @command("reset-local-warehouse", "drop and recreate the local staging/silver/gold/ops schemas (demo, local stack only)",
          arg("--yes", action="store_true", required=True, help="confirm"))
 def cmd_reset_local_warehouse(args: argparse.Namespace) -> int:
@@ -228,6 +277,74 @@ def cmd_reset_local_warehouse(args: argparse.Namespace) -> int:
         conn.close()
     print(f"local warehouse schemas reset (prefix {cfg.schema_prefix!r})")
     return 0
+
+
+def _repo_root():
+    from pathlib import Path
+
+    return Path(os.environ.get("TOKYOBETA_ROOT") or Path(__file__).resolve().parents[2])
+
+
+@command("package", "build the MWAA release bundle dist/tokyobeta-<commit>/ (DAGs, include, plugins.zip, "
+         "requirements.txt, startup.sh, dbt docs, SHA256SUMS)",
+         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"))
+def cmd_package(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tokyobeta.ops import release
+
+    repo = _repo_root()
+    commit = release.git_commit(repo)
+    started = time.monotonic()
+    # The bundle describes production: its dbt manifest and docs carry the unprefixed schemas.
+    bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
+                                  settings.from_env().dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""})
+    sums = release.read_checksums(bundle)
+    print(f"release bundle {bundle} ({len(sums)} files, {time.monotonic() - started:.1f} s)")
+    if commit.dirty:
+        print("  built from uncommitted changes: `tokyobeta deploy` will refuse it", file=sys.stderr)
+    return 0
+
+
+@command("deploy", "upload a release bundle to an immutable S3 prefix and point the MWAA environment at it",
+         arg("--bucket", required=True, help="the environment's source bucket (versioned)"),
+         arg("--env", dest="environment", required=True, help="the MWAA environment name"),
+         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"))
+def cmd_deploy(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from tokyobeta.ops import deploy, release
+
+    cfg = settings.from_env()
+    repo = _repo_root()
+    bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
+    try:
+        done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=_aws("mwaa"), bucket=args.bucket,
+                             environment=args.environment, account_id=cfg.deploy_account_id,
+                             releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+    except (deploy.DeployRefused, release.ReleaseError) as exc:
+        print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
+        return 1
+    print(f"release {done.release}: {done.uploaded} files in s3://{done.bucket}/{done.prefix}; "
+          f"environment {done.environment} updated")
+    for name, version in sorted(done.object_versions.items()):
+        if name in deploy.VERSIONED_FILES:
+            print(f"  {name:18} version {version}")
+    return 0
+
+
+@command("verify-env", "post-deploy conformance check: DAGs import, dbt runs, connections resolve, "
+         "bucket and SNS topic reachable",
+         arg("--dags", default=None, help="DAG folder (default: Airflow's core.dags_folder)"))
+def cmd_verify_env(args: argparse.Namespace) -> int:
+    from airflow.configuration import conf
+
+    from tokyobeta.ops import verify
+
+    logging.getLogger("cosmos").setLevel(logging.WARNING)  # its parse chatter would bury the report
+    checks = verify.run_all(settings.from_env(), args.dags or conf.get("core", "dags_folder"))
+    print(verify.report(checks))
+    return 0 if all(c.ok for c in checks) else 1
 
 
 def build_parser() -> argparse.ArgumentParser:

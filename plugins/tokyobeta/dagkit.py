@@ -28,6 +28,20 @@ def default_args(cfg: settings.Settings, **overrides: Any) -> dict[str, Any]:
     }
 
 
+def gold_sla_args(cfg: settings.Settings) -> dict[str, Any]:
+    """Arguments of the task whose success means "gold is published": the SLA that Airflow's
+    SLA check turns into "by SLA_GOLD_DEADLINE JST on the dump day" (ops/sla.py explains the
+    arithmetic) and the addresses its e-mail goes to. Failures alert through SNS, not e-mail."""
+    from tokyobeta.ops import sla
+
+    try:
+        task_sla = sla.gold_sla(cfg.daily_schedule, cfg.sla_gold_deadline)
+    except sla.SlaConfigError as exc:
+        raise settings.SettingError(str(exc)) from exc
+    return {"sla": task_sla, "email": list(cfg.sla_emails) or None,
+            "email_on_failure": False, "email_on_retry": False}
+
+
 def daily_params() -> dict[str, Any]:
     """The trigger form of tokyobeta_daily_etl. Empty means: use the Variable / env / default."""
     from airflow.models.param import Param
@@ -36,7 +50,13 @@ def daily_params() -> dict[str, Any]:
 
     def knob_param(name: str, json_type: str, **extra: Any) -> Param:
         knob = by_name[name]
-        return Param(None, type=["null", json_type], title=knob.param_key,
+        types = ["null", json_type]
+        if json_type == "boolean":
+            # The form renders a nullable boolean as a text field, which sends a string: accept
+            # exactly "true"/"false" there (offered as suggestions) besides JSON booleans in conf.
+            types.append("string")
+            extra = {"pattern": "^(true|false)$", "examples": ["true", "false"], **extra}
+        return Param(None, type=types, title=knob.param_key,
                      description=f"{knob.doc} Empty: Variable/env/default ({knob.default}).", **extra)
 
     return {

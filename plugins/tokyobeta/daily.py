@@ -16,6 +16,8 @@ from tokyobeta.ingest.staging import Loader, QuarantineDump
 from tokyobeta.io import aws, mysql
 from tokyobeta.ops import alerts
 from tokyobeta.ops.history import History
+from tokyobeta.ui import notes
+from tokyobeta.ui.links import record_s3_objects
 
 log = logging.getLogger(__name__)
 
@@ -61,6 +63,8 @@ def _quarantine_day(context: dict, cfg: settings.Settings, s3: Any, verdict: Ver
         f"Run:        {run_id}",
     ])
     subject = f"{'SKIPPED' if declared else 'QUARANTINED'} dump {verdict.dump_date}: {' '.join(verdict.reasons)}"
+    record_s3_objects(context, cfg.dump_bucket, quarantine=written.get("verdict"))
+    notes.explain(context, f"{subject}\n{message}")
     alerts.notify(context, subject, message, severity="WARNING" if declared else "ERROR")
     log.warning("%s\n%s", subject, message)
 
@@ -71,12 +75,14 @@ def check_manifest(**context: Any) -> bool:
     day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
     dump_key = cfg.dump_key(day)
+    record_s3_objects(context, cfg.dump_bucket, manifest=cfg.manifest_key(day))
     try:
         manifest = read_manifest(cfg, s3, day)
     except ManifestError as exc:
         verdict = Verdict(day, Status.QUARANTINED, (ReasonCode.MANIFEST_INVALID.value,), str(exc))
         _quarantine_day(context, cfg, s3, verdict, dump_key)
         return False
+    record_s3_objects(context, cfg.dump_bucket, dump=manifest.dump_key)
     expected = provenance.expected_source(cfg, aws.secretsmanager(cfg.aws_conn_id))
     verdict = manifest_mod.judge(manifest, expected, _object_size(s3, cfg.dump_bucket, manifest.dump_key))
     context["ti"].xcom_push(key="verdict", value=verdict.to_dict())
@@ -94,6 +100,7 @@ def load_staging(**context: Any) -> dict[str, Any]:
     day = dump_date_for(context)
     s3 = aws.s3(cfg.aws_conn_id)
     manifest = read_manifest(cfg, s3, day)
+    record_s3_objects(context, cfg.dump_bucket, manifest=cfg.manifest_key(day), dump=manifest.dump_key)
     body = s3.get_object(Bucket=cfg.dump_bucket, Key=manifest.dump_key)["Body"]
     started = datetime.now(timezone.utc)
     with mysql.connection(cfg.mysql_conn_id) as conn:
@@ -166,7 +173,12 @@ def archive_dump(**context: Any) -> dict[str, Any]:
             raise
         log.exception("archiving the dump of %s failed; the run goes on (DAILY_FAIL_ON_ARCHIVE_ERROR=false)", day)
         alerts.notify(context, f"archive of dump {day} failed (run continues)",
-                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}", severity="WARNING")
+                      f"{alerts.exception_head(exc)}\nRun: {context['run_id']}\n"
+                      f"Copying the dump of {day} to s3://{cfg.dump_bucket}/{cfg.archive_prefix} failed; "
+                      "the data is loaded and published. Fix the cause and clear archive_dump "
+                      "(DAILY_FAIL_ON_ARCHIVE_ERROR=true makes this fail the run).",
+                      severity="WARNING", kind="archive_warning")
         return {"archived": False, "error": alerts.exception_head(exc, 2)}
+    record_s3_objects(context, cfg.dump_bucket, dump=manifest.dump_key, archive=dest)
     log.info("archived to s3://%s/%s", cfg.dump_bucket, dest)
     return {"archived": True, "key": dest}

@@ -1,5 +1,6 @@
 """Every DAG in dags/ imports cleanly and follows the house rules: an owner, tags, retries,
-a failure callback on every task, a schedule in Asia/Tokyo (or manual), and docs."""
+a failure callback on every task and on the DAG, a schedule in Asia/Tokyo (or manual), docs,
+and a heartbeat task in every scheduled DAG."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ from airflow.models import DagBag
 from airflow.timetables.simple import NullTimetable
 from airflow.timetables.trigger import CronTriggerTimetable
 
-from tokyobeta.ops.alerts import on_task_failure
+from tokyobeta.ops import metrics
+from tokyobeta.ops.alerts import on_dag_failure, on_sla_miss, on_task_failure
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
@@ -60,6 +62,8 @@ def test_house_rules(dagbag):
         else:
             assert isinstance(timetable, NullTimetable), f"{dag_id}: unexpected timetable {timetable!r}"
         assert dag.timezone.name == "Asia/Tokyo"
+        dag_callbacks = dag.on_failure_callback if isinstance(dag.on_failure_callback, list) else [dag.on_failure_callback]
+        assert on_dag_failure in dag_callbacks, f"{dag_id} does not summarise a failed run"
         for task in dag.tasks:
             where = f"{dag_id}.{task.task_id}"
             assert task.owner == "tokyobeta-data", f"{where} owner {task.owner}"
@@ -76,3 +80,40 @@ def test_daily_schedule(dagbag):
     assert isinstance(dag.timetable, CronTriggerTimetable)
     assert dag.catchup is False
     assert dag.max_active_runs == 1
+
+
+def test_scheduled_dags_start_with_a_heartbeat(dagbag):
+    with_heartbeat = set()
+    for dag_id, dag in dagbag.dags.items():
+        if "heartbeat" in dag.task_ids:
+            assert dag.get_task("heartbeat").upstream_task_ids == set(), f"{dag_id}: heartbeat must not wait"
+            with_heartbeat.add(dag_id)
+        else:
+            assert isinstance(dag.timetable, NullTimetable), f"{dag_id} is scheduled but has no heartbeat"
+    assert with_heartbeat == set(metrics.HEARTBEAT_DAGS)
+
+
+def test_gold_sla_sits_on_the_task_that_publishes_gold(dagbag):
+    from tokyobeta import settings
+    from tokyobeta.ops import sla
+
+    dag = dagbag.dags["tokyobeta_daily_etl"]
+    assert dag.sla_miss_callback is on_sla_miss
+    cfg = settings.from_env()
+    with_sla = {t.task_id: t.sla for t in dag.tasks if t.sla}
+    assert with_sla == {"upsert_kpis": sla.gold_sla(cfg.daily_schedule, cfg.sla_gold_deadline)}
+    assert all(not t.email_on_failure or not t.email for t in dag.tasks), "failures alert through SNS, not e-mail"
+    # The scheduler decides whether to ask for SLA checks from the serialized DAG.
+    from airflow.serialization.serialized_objects import SerializedDAG
+
+    serialized = SerializedDAG.from_dict(SerializedDAG.to_dict(dag))
+    assert serialized.get_task("upsert_kpis").sla == with_sla["upsert_kpis"] and serialized.timetable.periodic
+
+
+def test_monitoring_dags(dagbag):
+    freshness = dagbag.dags["tokyobeta_freshness"]
+    assert isinstance(freshness.timetable, CronTriggerTimetable) and freshness.timetable.summary == "0 9 * * *"
+    assert freshness.catchup is False
+    drill = dagbag.dags["tokyobeta_alert_drill"]
+    assert isinstance(drill.timetable, NullTimetable)
+    assert drill.task_ids == ["fail_on_purpose"] and drill.get_task("fail_on_purpose").retries == 1

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -52,6 +53,26 @@ def ensure_secret(secrets: Any, secret_id: str, value: dict[str, Any]) -> None:
         secrets.create_secret(Name=secret_id, SecretString=body)
     except secrets.exceptions.ResourceExistsException:
         secrets.put_secret_value(SecretId=secret_id, SecretString=body)
+
+
+def write_query_protocol_model(models_dir: Path, service: str = "cloudwatch") -> Path:
+    """A copy of botocore's model of `service` that offers only the Query protocol, for the
+    AWS_DATA_PATH of the local stack. botocore 1.42 speaks Smithy RPC v2 CBOR to CloudWatch by
+    default, which moto 5.0.11 does not parse: put_metric_data would "succeed" and store nothing.
+    Never used against AWS (scripts/env.sh sets AWS_DATA_PATH for the local stack only)."""
+    import botocore
+    from botocore.loaders import Loader
+
+    builtin = Loader(extra_search_paths=[str(Path(botocore.__file__).parent / "data")],
+                     include_default_search_paths=False)
+    api_version = builtin.determine_latest_version(service, "service-2")
+    model = builtin.load_service_model(service, "service-2", api_version)
+    model["metadata"]["protocol"] = "query"
+    model["metadata"]["protocols"] = ["query"]
+    target = models_dir / service / api_version / "service-2.json"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    target.write_text(json.dumps(model), encoding="utf-8")
+    return target
 
 
 def drain(sqs: Any, queue_url: str, wait_seconds: int = 0) -> list[dict[str, Any]]:

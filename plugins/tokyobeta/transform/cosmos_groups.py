@@ -16,15 +16,12 @@ from tokyobeta.settings import Settings
 from tokyobeta.transform.dbt_project import manifest_path
 
 
-def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
-                   **task_group_kwargs: Any):
-    from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import (ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior,
-                                  TestIndirectSelection)
+def profile_config(cfg: Settings):
+    """dbt's profile, built from the warehouse's Airflow connection (no profiles.yml on MWAA)."""
+    from cosmos import ProfileConfig
     from cosmos.profiles import MysqlUserPasswordProfileMapping
 
-    project_dir = cfg.dbt_project_path
-    profile_config = ProfileConfig(
+    return ProfileConfig(
         profile_name="tokyobeta",
         target_name="airflow",
         profile_mapping=MysqlUserPasswordProfileMapping(
@@ -32,6 +29,16 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             profile_args={"schema": cfg.schema("staging"), "threads": 1},
         ),
     )
+
+
+def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
+                   **task_group_kwargs: Any):
+    from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
+    from cosmos.constants import (ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior,
+                                  TestIndirectSelection)
+
+    project_dir = cfg.dbt_project_path
+    profile = profile_config(cfg)
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
@@ -40,7 +47,7 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             project_name="tokyobeta",
             install_dbt_deps=False,  # no hub packages: `dbt deps` failing broke the legacy gold job
         ),
-        profile_config=profile_config,
+        profile_config=profile,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
@@ -65,7 +72,7 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             task_id="staging_sources_and_seeds_build",
             task_group=group,
             project_dir=str(project_dir),
-            profile_config=profile_config,
+            profile_config=profile,
             dbt_executable_path=cfg.dbt_executable_path,
             invocation_mode=InvocationMode.SUBPROCESS,
             install_deps=False,
