@@ -58,8 +58,12 @@ TABLE_CHECKS: tuple[TableCheck, ...] = (
     *(TableCheck("staging", table) for table in TABLE_NAMES),
     TableCheck("silver", "tokyo_beta_tenant_room_info", "MAX(snapshot_date)", measured_on="tenant_room_snapshot_daily"),
     TableCheck("silver", "tenant_room_snapshot_daily", "MAX(snapshot_date)"),
+    TableCheck("silver", "tenant_room_events_daily", "MAX(snapshot_date)"),
     TableCheck("gold", "daily_activity_summary", "MAX(activity_date)"),
+    TableCheck("gold", "tenant_status_transitions", "MAX(transition_date)"),
     TableCheck("gold", "occupancy_by_apartment", "MAX(snapshot_date)"),
+    TableCheck("gold", "occupancy_by_municipality", "MAX(snapshot_date)"),
+    TableCheck("gold", "occupancy_by_nationality", "MAX(snapshot_date)"),
     TableCheck("gold", "occupancy_daily_metrics", "MAX(as_of_snapshot_date)"),
 )
 
