@@ -51,8 +51,9 @@ class Warehouse:
         env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.project_dir)
         if proc.returncode == -signal.SIGSEGV:
-            # Connector/Python 8.4's C extension (dbt-mysql's driver) segfaults now and then while
-            # connecting; in the DAG the task's retry covers it (the day's transaction rolls back)
+            # Connector/Python 8.4's C extension (dbt-mysql's driver) has segfaulted while
+            # connecting (profiles.yml now uses one thread, which avoids the race we saw); in the
+            # DAG the task's retry covers it (the day's transaction rolls back)
             warnings.warn(f"dbt {' '.join(args)} crashed with SIGSEGV; running it once more")
             proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.project_dir)
         if check and proc.returncode != 0:
