@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-enrichment bench-startup bench-load package clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load dbt-docs package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -30,6 +30,12 @@ clean-local:
 
 bench-dag-import: bootstrap
 	@$(WITH_ENV) python scripts/bench/dag_import_time.py
+
+bench-dbt: bootstrap
+	@$(WITH_ENV) python scripts/bench/dbt_incremental.py
+
+dbt-docs: bootstrap
+	@$(WITH_ENV) tokyobeta dbt-docs
 
 bench-enrichment: bootstrap
 	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}

@@ -73,7 +73,8 @@ with DAG(
         execution_timeout=timedelta(minutes=45))
     enrich = PythonOperator(
         task_id="enrich", python_callable=daily.enrich, execution_timeout=timedelta(minutes=30))
-    dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg)
+    dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg,
+                                sources_and_seeds_first=True)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
     # Its success is "gold published": the SLA (SLA_GOLD_DEADLINE JST on the dump day) sits here.
     upsert_kpis = PythonOperator(

@@ -93,6 +93,17 @@ def cmd_dbt_manifest(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("dbt-docs", "generate the dbt docs site into include/dbt/target (index.html, manifest, catalog)",
+         arg("--empty-catalog", action="store_true", help="without a warehouse: no column types or row counts"))
+def cmd_dbt_docs(args: argparse.Namespace) -> int:
+    from tokyobeta.transform import dbt_project
+
+    cfg = settings.from_env()
+    index = dbt_project.generate_docs(cfg.dbt_project_path, cfg.dbt_executable_path, empty_catalog=args.empty_catalog)
+    print(f"dbt docs generated: {index}")
+    return 0
+
+
 @command("sample-source", "build the realistic gghouse source database in local MariaDB",
          arg("--date", type=_date, required=True, help="the day the source is as of (YYYY-MM-DD)"),
          arg("--scale", type=float, default=1.0, help="1.0 = about 12k tenant-rooms, 131k contract rows"),
@@ -189,6 +200,27 @@ def cmd_summary(args: argparse.Namespace) -> int:
     cfg = settings.from_env()
     with mysql.connection(cfg.mysql_conn_id) as conn:
         print(report.render(report.collect(conn, cfg.schemas())))
+    return 0
+
+
+def _month(raw: str):
+    try:
+        return parse_date(f"{raw}-01", "--month")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--month {raw!r} is not a month: use YYYY-MM, e.g. 2026-03") from None
+
+
+@command("kpi", "move-ins and move-outs of a month (total, by day, by contract type) with the as-of snapshot",
+         arg("--month", type=_month, required=True, help="YYYY-MM"),
+         arg("--json", action="store_true", help="print the report as JSON"))
+def cmd_kpi(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.transform import kpi
+
+    cfg = settings.from_env()
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        report = kpi.month_report(conn, cfg.schemas(), cfg.include_path, args.month)
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else kpi.render_month_report(report))
     return 0
 
 

@@ -97,7 +97,7 @@ def test_stale_warehouse_sends_one_alert_listing_every_breach(pipeline, loaded, 
     state, _ = run_check(day)
     assert state == "success", "breaches are reported, not failed"
     (alert,) = pipeline.alerts()
-    assert alert["Subject"] == f"[tokyobeta] STALE: 12 freshness breaches as of {day} 09:00 JST"
+    assert alert["Subject"] == f"[tokyobeta] STALE: 16 freshness breaches as of {day} 09:00 JST"
     assert {k: v["Value"] for k, v in alert["MessageAttributes"].items()} == \
         {"severity": "ERROR", "dag_id": "tokyobeta_freshness", "kind": "freshness"}
     breaches = alert["Message"].split("Breaches:\n", 1)[1].split("\n\nWithin limits:", 1)[0].splitlines()

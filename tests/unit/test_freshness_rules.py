@@ -58,9 +58,9 @@ def test_limits_are_exclusive_and_each_breach_is_listed():
     assert found["upstream"].datum.value == 57.0 and found["upstream"].breach
     assert found["daily DAG"].datum.value == 30.0 and not found["daily DAG"].breach
     subject, body = freshness.alert_text(obs, list(found.values()))
-    assert subject == "STALE: 10 freshness breaches as of 2026-06-18 09:00 JST"
+    assert subject == "STALE: 14 freshness breaches as of 2026-06-18 09:00 JST"
     breach_lines = body.split("Breaches:\n")[1].split("\n\nWithin limits:")[0].splitlines()
-    assert len(breach_lines) == 10
+    assert len(breach_lines) == 14
     assert any(line.strip().startswith("upstream") and "57.00 hours (limit 30)" in line for line in breach_lines)
 
 

@@ -57,7 +57,7 @@ def _quote_name(name: str) -> str:
     return f"`{name}`"
 
 
-def _in_database(statement: str, database: str) -> str:
+def in_database(statement: str, database: str) -> str:
     """Point a schema statement at `database`, so the connection's default database is
     never changed."""
     qualified, found = _CREATE_TABLE.subn(lambda m: f"CREATE TABLE {_quote_name(database)}.`{m[1]}`", statement)
@@ -128,7 +128,7 @@ def build_sample_source(conn, database: str, as_of: date, scale: float = 1.0, se
     restored afterwards, and its default database is left alone.
     """
     quoted = _quote_name(database)
-    statements = [_in_database(statement, database) for statement in schema_statements()]
+    statements = [in_database(statement, database) for statement in schema_statements()]
     tables = generate_tables(as_of, scale=scale, seed=seed, other_mb=other_mb)
     conn.set_character_set("utf8mb4")
     cursor = conn.cursor()

@@ -1,4 +1,12 @@
-"""The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest."""
+"""The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest.
+
+Each model is one task running `dbt build --select <it>`: the model and its tests in one dbt
+invocation (TestBehavior.BUILD), so a failing test stops its downstream models, and the day
+costs half the dbt start-ups of a run task plus a test task (each start-up is seconds: see
+scripts/bench/dbt_incremental.py). A test over two nodes (a relationship) runs in the task of
+the later one (indirect selection "buildable"). With `sources_and_seeds_first` the group starts
+with one task that tests every staging source and builds the code-table seeds with their
+tests, so a bad load stops before silver is touched."""
 
 from __future__ import annotations
 
@@ -23,12 +31,15 @@ def profile_config(cfg: Settings):
     )
 
 
-def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group_kwargs: Any):
+def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
+                   **task_group_kwargs: Any):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, TestBehavior
+    from cosmos.constants import (ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior,
+                                  TestIndirectSelection)
 
     project_dir = cfg.dbt_project_path
-    return DbtTaskGroup(
+    profile = profile_config(cfg)
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(
             dbt_project_path=project_dir,
@@ -36,18 +47,39 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, **task_group
             project_name="tokyobeta",
             install_dbt_deps=False,  # no hub packages: `dbt deps` failing broke the legacy gold job
         ),
-        profile_config=profile_config(cfg),
+        profile_config=profile,
         execution_config=ExecutionConfig(
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=cfg.dbt_executable_path,
+            test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=select,
-            test_behavior=TestBehavior.AFTER_EACH,
-            # A test over two models (e.g. a relationship) runs once both exist, in its own task.
-            should_detach_multiple_parents_tests=True,
+            test_behavior=TestBehavior.BUILD,
+            should_detach_multiple_parents_tests=False,
+            seed_rendering_behavior=(SeedRenderingBehavior.NONE if sources_and_seeds_first
+                                     else SeedRenderingBehavior.ALWAYS),
         ),
         **task_group_kwargs,
     )
+    if sources_and_seeds_first:
+        from cosmos.operators.local import DbtBuildLocalOperator
+
+        entry_tasks = list(group.roots)
+        first = DbtBuildLocalOperator(
+            task_id="staging_sources_and_seeds_build",
+            task_group=group,
+            project_dir=str(project_dir),
+            profile_config=profile,
+            dbt_executable_path=cfg.dbt_executable_path,
+            invocation_mode=InvocationMode.SUBPROCESS,
+            install_deps=False,
+            select=["source:staging", "path:seeds"],
+            # only tests whose every parent is selected: a relationship from a model to a seed
+            # runs with the model (its table may not exist yet)
+            indirect_selection="cautious",
+        )
+        first >> entry_tasks
+    return group

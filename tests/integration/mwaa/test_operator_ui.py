@@ -336,7 +336,7 @@ def test_the_dbt_docs_are_served_inside_airflow(page, airflow, artifacts):
     frame = next(f for f in page.frames if "dbt_docs_index" in f.url)
     frame.evaluate("location.hash = '#!/model/model.tokyobeta.occupancy_by_apartment'")
     # the model's description from include/dbt/models/gold/_gold.yml, served from the bundle
-    docs.get_by_text("Occupancy per apartment on the latest snapshot.").first.wait_for()
+    docs.get_by_text("Occupancy per apartment per snapshot day").first.wait_for()
     docs.get_by_text("gold.occupancy_by_apartment").first.wait_for()
     shot(page, artifacts, "10-dbt-docs")
     docs.locator("a[title='View Lineage Graph']").click()

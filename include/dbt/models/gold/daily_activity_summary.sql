@@ -1,31 +1,42 @@
--- Activity per day, counted in that day's own snapshot (DESIGN section 2):
---   new_registrations  tenants whose created_at (JST) falls on the day; inquiries are never
---                      registered as tenants, so they cannot be counted here
---   move_ins           status 4,5,6,7,9 with move_in_date = the day
---   move_outs          status 7,9 with moveout_date (else moveout_plans_date) = the day
---   cancellations      tenant-rooms whose status became 8 since the previous snapshot
-with snapshots as (
+-- Activity per snapshot day, each day counted in its own snapshot (DESIGN section 2).
+-- A day without a snapshot (missing or quarantined dump) has no row: never invented zeros.
+--   new_registrations  tenants whose created_at (JST) is the day, counted in that day's load;
+--                      inquiries are never registered as tenants, so they are not counted
+--   move_ins, move_outs, cancellations  silver.tenant_room_events_daily (rules there)
+-- Incremental (daily_partition): a run replaces its dump day only.
+{{ config(materialized='daily_partition', day_column='activity_date', primary_key=['activity_date']) }}
+
+with days as (
+    select snapshot_date as activity_date, previous_snapshot_date
+    from ({{ snapshot_days(ref('tenant_room_snapshot_daily')) }}) as snapshot_days
+),
+
+events as (
     select
         snapshot_date,
-        status,
-        move_in_date,
-        effective_moveout_date,
-        lag(status) over (partition by tenant_id, room_id order by snapshot_date) as previous_status
-    from {{ ref('tenant_room_snapshot_daily') }}
+        sum(event_type = 'move_in') as move_ins,
+        sum(event_type = 'move_out') as move_outs,
+        sum(event_type = 'cancellation') as cancellations
+    from {{ ref('tenant_room_events_daily') }}
+    where {{ dump_day_filter('snapshot_date') }}
+    group by snapshot_date
 ),
 
 registrations as (
-    select cast(created_at as date) as activity_date, count(*) as new_registrations
-    from {{ source('staging', 'tenants') }}
-    group by cast(created_at as date)
+    select d.activity_date, count(*) as new_registrations
+    from days as d
+    inner join {{ source('staging', 'tenants') }} as t
+        on t.created_at >= d.activity_date and t.created_at < date_add(d.activity_date, interval 1 day)
+    group by d.activity_date
 )
 
 select
-    s.snapshot_date as activity_date,
-    coalesce(max(r.new_registrations), 0) as new_registrations,
-    sum(s.status in (4, 5, 6, 7, 9) and s.move_in_date = s.snapshot_date) as move_ins,
-    sum(s.status in (7, 9) and s.effective_moveout_date = s.snapshot_date) as move_outs,
-    sum(s.status = 8 and s.previous_status is not null and s.previous_status <> 8) as cancellations
-from snapshots as s
-left join registrations as r on r.activity_date = s.snapshot_date
-group by s.snapshot_date
+    d.activity_date,
+    d.previous_snapshot_date,
+    cast(coalesce(r.new_registrations, 0) as signed) as new_registrations,
+    cast(coalesce(e.move_ins, 0) as signed) as move_ins,
+    cast(coalesce(e.move_outs, 0) as signed) as move_outs,
+    cast(coalesce(e.cancellations, 0) as signed) as cancellations
+from days as d
+left join events as e on e.snapshot_date = d.activity_date
+left join registrations as r on r.activity_date = d.activity_date

@@ -1,0 +1,135 @@
+{#-
+  The daily_partition materialization: a table with one slice per dump day, where building a
+  day replaces that day only.
+
+  * The first build (or --full-refresh, for models that allow it) computes every day the model
+    can compute, builds the table beside the live one and swaps it in with one RENAME TABLE.
+  * Afterwards a build computes the staging load's dump day into a temporary table first, checks
+    it (same columns as the table, no row for another day), then deletes the day and inserts it
+    inside ONE transaction. A failure anywhere before COMMIT (a query error, a killed worker,
+    a lost connection) rolls back to the previous contents of the day. Temporary tables do not
+    commit implicitly on MySQL 8 or MariaDB, and nothing else runs DDL between BEGIN and COMMIT.
+
+  Config:  day_column   the column holding the day (a DATE)
+           primary_key  list of columns; added as the PRIMARY KEY when the table is created, so
+                        the database itself refuses a duplicate and a day is a contiguous range
+  Models filter their input with dump_day_filter() so both paths run the same SQL.
+-#}
+{% materialization daily_partition, adapter='mysql' %}
+  {%- set day_column = config.require('day_column') -%}
+  {%- set primary_key = config.require('primary_key') -%}
+  {%- set target_relation = this.incorporate(type='table') -%}
+  {%- set existing_relation = load_relation(this) -%}
+
+  {{ run_hooks(pre_hooks, inside_transaction=False) }}
+
+  {%- if existing_relation is none or should_full_refresh() -%}
+    {{ _daily_partition_rebuild(target_relation, existing_relation, primary_key, sql) }}
+  {%- else -%}
+    {{ _daily_partition_replace_day(target_relation, day_column, sql) }}
+  {%- endif -%}
+
+  {{ run_hooks(post_hooks, inside_transaction=False) }}
+  {{ return({'relations': [target_relation]}) }}
+{% endmaterialization %}
+
+
+{% macro _daily_partition_rebuild(target_relation, existing_relation, primary_key, sql) %}
+  {%- set new_relation = target_relation.incorporate(path={"identifier": target_relation.identifier ~ '__dbt_new'}) -%}
+  {%- set old_relation = target_relation.incorporate(path={"identifier": target_relation.identifier ~ '__dbt_old'}) -%}
+  {% do run_query("drop table if exists " ~ new_relation) %}
+  {% do run_query("drop table if exists " ~ old_relation) %}
+  {% call statement('main') %}
+    {{ create_table_as(False, new_relation, sql) }}
+  {% endcall %}
+  {% do run_query("alter table " ~ new_relation ~ " add primary key (" ~ primary_key | join(', ') ~ ")") %}
+  {%- if existing_relation is none -%}
+    {% do run_query("rename table " ~ new_relation ~ " to " ~ target_relation) %}
+  {%- else -%}
+    {#- one RENAME TABLE of both: readers see the old table or the new one, never neither -#}
+    {% do run_query("rename table " ~ target_relation ~ " to " ~ old_relation ~ ", " ~ new_relation ~ " to " ~ target_relation) %}
+    {% do run_query("drop table " ~ old_relation) %}
+  {%- endif -%}
+  {% do adapter.commit() %}
+{% endmacro %}
+
+
+{% macro _daily_partition_replace_day(target_relation, day_column, sql) %}
+  {%- set day = staging_dump_date() -%}
+  {%- set tmp_relation = make_temp_relation(target_relation) -%}
+  {% do run_query("drop temporary table if exists " ~ tmp_relation) %}
+  {% do run_query(create_table_as(True, tmp_relation, sql)) %}
+
+  {%- set target_columns = adapter.get_columns_in_relation(target_relation) | map(attribute='name') | list -%}
+  {%- set new_columns = adapter.get_columns_in_relation(tmp_relation) | map(attribute='name') | list -%}
+  {%- if target_columns | sort != new_columns | sort -%}
+    {{ exceptions.raise_compiler_error(
+        target_relation ~ " has columns " ~ target_columns ~ " but the model now selects " ~ new_columns
+        ~ ". Migrate the table (ALTER TABLE ... ADD COLUMN ...) or, for a model rebuilt from silver history, run dbt with --full-refresh.") }}
+  {%- endif -%}
+
+  {%- set stray = run_query("select count(*) from " ~ tmp_relation ~ " where " ~ day_column
+                            ~ " is null or " ~ day_column ~ " <> '" ~ day ~ "'").columns[0].values()[0] -%}
+  {%- if stray > 0 -%}
+    {{ exceptions.raise_compiler_error(
+        model.name ~ " computed " ~ stray ~ " row(s) for a day other than the dump day " ~ day
+        ~ "; a daily_partition model must filter its input with dump_day_filter().") }}
+  {%- endif -%}
+
+  {%- set columns = adapter.get_columns_in_relation(target_relation) | map(attribute='quoted') | join(', ') -%}
+  {% call statement('replace_day') %}
+    delete from {{ target_relation }} where {{ day_column }} = '{{ day }}'
+  {% endcall %}
+  {% call statement('main') %}
+    insert into {{ target_relation }} ({{ columns }}) select {{ columns }} from {{ tmp_relation }}
+  {% endcall %}
+  {% do adapter.commit() %}
+  {% do run_query("drop temporary table if exists " ~ tmp_relation) %}
+{% endmacro %}
+
+
+{#- The dump day of the current staging load (staging.dump_info, swapped in with the tables). -#}
+{% macro staging_dump_date() %}
+  {%- set dump_info = source('staging', 'dump_info') -%}
+  {%- set day = run_query("select max(dump_date) from " ~ dump_info).columns[0].values()[0] -%}
+  {%- if day is none -%}
+    {{ exceptions.raise_compiler_error(dump_info ~ " is empty: load_staging has not loaded a dump yet.") }}
+  {%- endif -%}
+  {{ return(day | string) }}
+{% endmacro %}
+
+
+{#- True while a daily_partition model builds only the dump day (its table exists and no full
+    refresh was asked for); False on the first build, which computes every available day. -#}
+{% macro building_dump_day_only() %}
+  {%- if not execute -%}
+    {{ return(false) }}
+  {%- endif -%}
+  {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+  {{ return(relation is not none and not should_full_refresh()) }}
+{% endmacro %}
+
+
+{#- WHERE condition restricting `column` to the dump day, or to every day on a first build. -#}
+{% macro dump_day_filter(column) -%}
+  {%- set dump_info = source('staging', 'dump_info') -%}
+  {%- if building_dump_day_only() -%}
+    {{ column }} = (select max(dump_date) from {{ dump_info }})
+  {%- else -%}
+    {{ column }} is not null
+  {%- endif -%}
+{%- endmacro %}
+
+
+{#- The snapshot days a daily_partition model builds (the dump day, or every day on a first
+    build), each with the snapshot day before it. LAG over the distinct days (a loose index
+    scan of the primary key) rather than a correlated MAX(...) < day, which MariaDB answers
+    with a full index scan per day. -#}
+{% macro snapshot_days(snapshots) -%}
+    select snapshot_date, previous_snapshot_date
+    from (
+        select snapshot_date, lag(snapshot_date) over (order by snapshot_date) as previous_snapshot_date
+        from (select distinct snapshot_date from {{ snapshots }}) as all_days
+    ) as consecutive_days
+    where {{ dump_day_filter('snapshot_date') }}
+{%- endmacro %}
