@@ -97,14 +97,14 @@ HOSTILE_STRINGS = [
 def hostile_source(admin_conn):
     """Contract tables full of values that break naive loaders: quotes, backslashes, NUL, raw
     newlines, 4-byte emoji, half-width katakana, NULL vs '', zero dates, id 0, max lengths."""
-    from tokyobeta.sample.source import _in_database, schema_statements
+    from tokyobeta.sample.source import in_database, schema_statements
 
     database = settings.Settings().schema("hostile_gghouse")
     with admin_conn.cursor() as cur:
         cur.execute(f"DROP DATABASE IF EXISTS `{database}`")
         cur.execute(f"CREATE DATABASE `{database}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
         for statement in schema_statements()[:5]:
-            cur.execute(_in_database(statement, database))
+            cur.execute(in_database(statement, database))
         # A TIMESTAMP proves the session time zone; the source may add columns to the contract.
         cur.execute(f"ALTER TABLE `{database}`.tenants ADD COLUMN seen_at TIMESTAMP NULL DEFAULT NULL")
         cur.execute("SET SESSION sql_mode = 'NO_AUTO_VALUE_ON_ZERO', time_zone = '+09:00'")
