@@ -10,7 +10,7 @@ For each size (0.25, 1 and 2 GB of mariadb-dump text with the production mix: th
 contract tables at ~131k rows per GB, the rest other tables) it prints wall time, MB/s,
 contract rows/s, peak RSS of the loader process, and the ratios. The loader runs in a child
 process (fresh interpreter, the same code path as the DAG's load_staging: verify, swap,
-history) so its peak RSS can be read with wait4; its wall time is that whole process's.
+history) so its own peak RSS (VmHWM) is measured apart from this process's; its wall time is that whole process's.
 Files are read from the page cache (each is read before it is timed). Dumps are built once
 from the sample source and kept in .local/bench/ (rebuilt when the generator's inputs change).
 
@@ -150,8 +150,18 @@ def child_load(dump_path: str, manifest_path: str) -> int:
     conn.close()
     result = outcome.result
     print(json.dumps({"status": outcome.status, "load_seconds": time.monotonic() - started,
-                      "rows": result.rows if result else 0}))
+                      "rows": result.rows if result else 0, "peak_rss_kb": own_peak_rss_kb()}))
     return 0 if outcome.status == "loaded" else 1
+
+
+def own_peak_rss_kb() -> int:
+    """This process's peak RSS since its exec (VmHWM). wait4's ru_maxrss would not do: Linux
+    carries the forking parent's high-water mark across execve, so a child of this (large)
+    benchmark process would report the parent's size, not its own."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 
 def run_loader(facts: dict, manifest_path: Path) -> dict:
@@ -160,13 +170,13 @@ def run_loader(facts: dict, manifest_path: Path) -> dict:
     proc = subprocess.Popen([sys.executable, __file__, "--child", facts["path"], str(manifest_path)], env=env,
                             stdout=subprocess.PIPE, text=True)
     out = proc.stdout.read()
-    _, status, usage = os.wait4(proc.pid, 0)
+    _, status, _ = os.wait4(proc.pid, 0)
     wall = time.monotonic() - started
     proc.returncode = os.waitstatus_to_exitcode(status)
     if proc.returncode != 0:
         raise RuntimeError(f"the loader failed ({proc.returncode}): {out}")
     report = json.loads(out.strip().splitlines()[-1])
-    return {"wall": wall, "load": report["load_seconds"], "rss_mb": usage.ru_maxrss / 1024}
+    return {"wall": wall, "load": report["load_seconds"], "rss_mb": report["peak_rss_kb"] / 1024}
 
 
 def replay(path: str, database: str) -> float:
