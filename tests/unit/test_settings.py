@@ -46,6 +46,8 @@ def test_schema_prefix_and_keys(monkeypatch):
 
 def test_readme_configuration_table_is_current(repo):
     readme = (repo / "README.md").read_text(encoding="utf-8")
+    # A merge once left a second, stale end marker and rows mid-README; one table, one place.
+    assert readme.count(settings.README_START) == 1 and readme.count(settings.README_END) == 1
     start, end = readme.index(settings.README_START), readme.index(settings.README_END)
     table = readme[start + len(settings.README_START):end].strip()
     assert table == settings.markdown_table(), "regenerate README's table with `tokyobeta settings --markdown`"
