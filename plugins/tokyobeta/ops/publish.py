@@ -263,8 +263,13 @@ def publish_task(**context: Any) -> dict[str, Any]:
     gzip = _flag(conf.get("gzip", params.get("gzip")))
     replace = _flag(conf.get("replace", params.get("replace")))
     bucket = Bucket(aws.s3(cfg.aws_conn_id), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
-    manifest = publish(bucket, aws.secretsmanager(cfg.aws_conn_id), cfg.source_secret_id, day, gzip=gzip,
-                       replace=replace, on_table=lambda t, n: log.info("dumped %s: %d rows", t, n))
+    try:
+        manifest = publish(bucket, aws.secretsmanager(cfg.aws_conn_id), cfg.source_secret_id, day, gzip=gzip,
+                           replace=replace, on_table=lambda t, n: log.info("dumped %s: %d rows", t, n))
+    except PublishRefused as exc:
+        from airflow.exceptions import AirflowFailException
+
+        raise AirflowFailException(str(exc)) from None  # retrying cannot change an operator's decision
     return {"dump_key": manifest.dump_key, "dump_bytes": manifest.dump_bytes, "dump_sha256": manifest.dump_sha256,
             "table_row_counts": dict(manifest.table_row_counts)}
 
