@@ -213,8 +213,8 @@ def publish(bucket: Bucket, secrets: Any, secret_id: str, day: date, *, gzip: bo
 
 def quarantine_day(bucket: Bucket, day: date, reason: str, secret_id: str) -> manifest_mod.Manifest:
     """An invalid manifest for `day` (MANUAL_QUARANTINE, the reason as detail). A dump already
-    there is kept as evidence and described (key, size, sha256 from the old manifest when it
-    still matches the object); nothing is deleted."""
+    there is kept as evidence and described (key, size, and sha256: the old manifest's when it
+    still matches the object's size, else read from the object); nothing is deleted."""
     if not reason.strip():
         raise ValueError("a quarantine needs a reason (it is what the next operator reads)")
     previous = read_manifest(bucket, day)
@@ -229,6 +229,8 @@ def quarantine_day(bucket: Bucket, day: date, reason: str, secret_id: str) -> ma
         key, size = candidate, int(head["ContentLength"])
         if previous and previous.dump_key == candidate and previous.dump_bytes == size:
             sha = previous.dump_sha256
+        else:
+            sha = _object_sha256(bucket, candidate)
         break
     reasons = (ReasonCode.MANUAL_QUARANTINE.value,) + tuple(
         r for r in (previous.reason_codes if previous else ()) if r != ReasonCode.MANUAL_QUARANTINE.value)
@@ -237,6 +239,17 @@ def quarantine_day(bucket: Bucket, day: date, reason: str, secret_id: str) -> ma
         started=previous.dump_started_at if previous else None)
     write_manifest(bucket.s3, bucket.name, bucket.manifest_prefix, manifest)
     return manifest
+
+
+def _object_sha256(bucket: Bucket, key: str) -> str:
+    digest = hashlib.sha256()
+    body = bucket.s3.get_object(Bucket=bucket.name, Key=key)["Body"]
+    try:
+        for chunk in iter(lambda: body.read(8 * 1024 * 1024), b""):
+            digest.update(chunk)
+    finally:
+        body.close()
+    return digest.hexdigest()
 
 
 # --- the DAG's task --------------------------------------------------------------------------

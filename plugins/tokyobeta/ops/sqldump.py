@@ -30,7 +30,7 @@ from __future__ import annotations
 import binascii
 import re
 from dataclasses import dataclass, field
-from typing import Any, Callable, Iterable, Sequence
+from typing import Any, Callable, Iterable, NamedTuple, Sequence
 
 LINE_BYTES = 1_000_000   # mysqldump's default net_buffer_length: one INSERT line at most ~1 MB
 FETCH_ROWS = 2_000
@@ -184,8 +184,15 @@ def base_tables(conn: Any, database: str) -> list[str]:
     return sorted(_text(r[0]) for r in rows)
 
 
-def table_columns(conn: Any, database: str, table: str) -> list[tuple[str, int, bool]]:
-    """(name, kind, generated) of every column, in table order."""
+class Column(NamedTuple):
+    name: str
+    kind: int
+    generated: bool   # cannot be inserted into: left out of the INSERT
+    invisible: bool   # MySQL 8: dumped, but an INSERT without a column list does not cover it
+
+
+def table_columns(conn: Any, database: str, table: str) -> list[Column]:
+    """Every column, in table order."""
     rows = _query(conn, "SELECT COLUMN_NAME, DATA_TYPE, EXTRA FROM information_schema.COLUMNS "
                         "WHERE TABLE_SCHEMA = %s AND TABLE_NAME = %s ORDER BY ORDINAL_POSITION", (database, table))
     out = []
@@ -193,7 +200,7 @@ def table_columns(conn: Any, database: str, table: str) -> list[tuple[str, int, 
         extra = _text(extra or b"").upper()
         # MySQL 8 marks expression defaults DEFAULT_GENERATED: those are ordinary columns.
         generated = "VIRTUAL GENERATED" in extra or "STORED GENERATED" in extra or extra in {"VIRTUAL", "PERSISTENT"}
-        out.append((_text(name), kind_of(_text(data_type)), generated))
+        out.append(Column(_text(name), kind_of(_text(data_type)), generated, "INVISIBLE" in extra))
     return out
 
 
@@ -204,10 +211,11 @@ def dump_table(conn: Any, database: str, table: str, write: Callable[[bytes], No
     ident = quote_ident(table)
     create = _query(conn, f"SHOW CREATE TABLE {ident}")[0][1]
     columns = table_columns(conn, database, table)
-    stored = [(name, kind) for name, kind, generated in columns if not generated]
-    # Generated columns cannot be inserted into: name the others, as mysqldump does.
-    names = [name for name, _ in stored] if len(stored) != len(columns) else None
-    kinds = [kind for _, kind in stored]
+    stored = [c for c in columns if not c.generated]
+    # Then name the columns, as mysqldump does.
+    explicit = len(stored) != len(columns) or any(c.invisible for c in columns)
+    names = [c.name for c in stored] if explicit else None
+    kinds = [c.kind for c in stored]
     name = table.replace("\n", " ").encode()
     write(b"\n--\n-- Table structure for table `" + name + b"`\n--\n\n"
           + f"DROP TABLE IF EXISTS {ident};\n".encode()
@@ -217,7 +225,7 @@ def dump_table(conn: Any, database: str, table: str, write: Callable[[bytes], No
           + b"/*!40101 SET character_set_client = @saved_cs_client */;\n"
           + b"\n--\n-- Dumping data for table `" + name + b"`\n--\n\n"
           + f"LOCK TABLES {ident} WRITE;\n/*!40000 ALTER TABLE {ident} DISABLE KEYS */;\n".encode())
-    select = ", ".join(quote_ident(n) for n, _ in stored)
+    select = ", ".join(quote_ident(c.name) for c in stored)
     cur = conn.cursor(MySQLdb.cursors.SSCursor)
     rows = 0
     try:
@@ -273,6 +281,7 @@ def raw_connection(host: str, port: int, user: str, password: str, database: str
     """A connection whose results are the server's bytes, unconverted (see the module doc)."""
     import MySQLdb
 
+    options.setdefault("connect_timeout", 30)  # an unreachable source fails the publish, not hangs it
     return MySQLdb.connect(host=host, port=port, user=user, password=password, database=database,
                            charset="utf8mb4", use_unicode=False, conv={}, autocommit=True,
                            multi_statements=False, local_infile=False, **options)

@@ -279,3 +279,15 @@ def test_a_publisher_killed_mid_upload_leaves_no_valid_manifest_and_no_object(pu
     assert doc is None or doc["valid_for_etl"] is False  # no manifest at all: the daily run keeps waiting
     for upload in pending_uploads(pub):                  # what S3's abort-incomplete-uploads rule removes
         pub.s3.abort_multipart_upload(Bucket=pub.name, Key=upload["Key"], UploadId=upload["UploadId"])
+
+
+def test_quarantine_day_describes_an_orphan_dump_by_its_own_bytes(pub):
+    body = b"-- a dump whose manifest never came\n" * 1000
+    pub.s3.put_object(Bucket=pub.name, Key=pub.dump_key(DAY, gzip=True), Body=body)
+    manifest = publish.quarantine_day(pub, DAY, "publisher died after the upload", "tokyobeta/test/source")
+    assert (manifest.dump_key, manifest.dump_bytes, manifest.dump_sha256) == (
+        pub.dump_key(DAY, gzip=True), len(body), hashlib.sha256(body).hexdigest())
+    assert manifest_mod.parse(json.dumps(manifest_in(pub)), expected_date=DAY) == manifest
+    # and a day with nothing at all gets an empty description, still a parseable invalid manifest
+    other = publish.quarantine_day(pub, date(2026, 3, 3), "never dumped", "tokyobeta/test/source")
+    assert other.dump_bytes == 0 and not other.valid_for_etl and other.reason_codes == ("MANUAL_QUARANTINE",)
