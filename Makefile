@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load dbt-docs package clean-local
+.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load bench-publish dbt-docs package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -45,3 +45,6 @@ bench-startup: bootstrap
 
 bench-load: bootstrap
 	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)
+
+bench-publish: bootstrap
+	@$(WITH_ENV) python scripts/bench/publish_speed.py $(BENCH_ARGS)

@@ -15,7 +15,8 @@ for day in "$DAY1" "$DAY2"; do
   log "building the sample source as of $day (scale $SCALE)"
   tokyobeta sample-source --date "$day" --scale "$SCALE"
   log "publishing the dump of $day"
-  tokyobeta publish-dump --date "$day"
+  # --replace: the demo rebuilds the source each time, so a second demo republishes its days.
+  tokyobeta publish-dump --date "$day" --replace
   scripts/run-day.sh "$day"
 done
 

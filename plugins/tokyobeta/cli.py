@@ -128,24 +128,59 @@ def cmd_sample_source(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("publish-dump", "dump the source to S3, then write its manifest",
+@command("publish-dump", "dump the source (consistent snapshot, Python writer) to S3, then write its manifest "
+                         "(exit 0 published, 1 failed: an invalid manifest says why, 3 refused: frozen or already published)",
          arg("--date", type=_date, required=True),
          arg("--gzip", action="store_true", help="publish gghouse_YYYYMMDD.sql.gz"),
+         arg("--replace", action="store_true",
+             help="republish a day that already has a valid (or hand-quarantined) manifest"),
          arg("--database", default=None, help="dump this database instead of the secret's dbname"))
 def cmd_publish_dump(args: argparse.Namespace) -> int:
     from tokyobeta.ops import publish
 
     cfg = settings.from_env()
-    creds = publish.credentials(_aws("secretsmanager"), cfg.source_secret_id)
-    if args.database:
-        creds = publish.SourceCredentials(creds.host, creds.port, args.database, creds.username,
-                                          creds.password, creds.secret_id)
+    try:
+        publish.check_not_frozen(cfg.publish_frozen)
+    except publish.PublishFrozen as exc:
+        print(f"tokyobeta publish-dump: {exc}", file=sys.stderr)
+        return 3
+    bucket = publish.Bucket(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
     started = time.monotonic()
-    manifest = publish.publish_with_mariadb_dump(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix,
-                                                 creds, args.date, gzip=args.gzip)
+    try:
+        manifest = publish.publish(bucket, _aws("secretsmanager"), cfg.source_secret_id, args.date, gzip=args.gzip,
+                                   replace=args.replace, database=args.database)
+    except publish.PublishRefused as exc:
+        print(f"tokyobeta publish-dump: {exc}", file=sys.stderr)
+        return 3
+    except Exception as exc:
+        print(f"tokyobeta publish-dump: publishing {args.date} failed ({type(exc).__name__}: {exc}); no valid "
+              f"manifest was written", file=sys.stderr)
+        return 1
     print(f"published s3://{cfg.dump_bucket}/{manifest.dump_key} ({manifest.dump_bytes / 1e6:.1f} MB, "
           f"sha256 {manifest.dump_sha256[:12]}…) and its manifest in {time.monotonic() - started:.1f} s; "
           f"rows: {json.dumps(dict(manifest.table_row_counts))}")
+    return 0
+
+
+@command("quarantine-day", "publish an invalid manifest for a day by hand (MANUAL_QUARANTINE); the daily DAG "
+                           "then skips it. A dump already there is kept as evidence",
+         arg("--date", type=_date, required=True),
+         arg("--reason", required=True, help="why (recorded in the manifest's detail; the next operator reads it)"))
+def cmd_quarantine_day(args: argparse.Namespace) -> int:
+    from tokyobeta.ops import publish
+
+    cfg = settings.from_env()
+    bucket = publish.Bucket(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    try:
+        manifest = publish.quarantine_day(bucket, args.date, args.reason, cfg.source_secret_id)
+    except ValueError as exc:
+        print(f"tokyobeta quarantine-day: {exc}", file=sys.stderr)
+        return 1
+    kept = (f"the dump s3://{cfg.dump_bucket}/{manifest.dump_key} ({manifest.dump_bytes:,} bytes) is kept as evidence"
+            if manifest.dump_bytes else "there is no dump for that day")
+    print(f"quarantined {args.date}: s3://{cfg.dump_bucket}/{bucket.manifest_key(args.date)} now says "
+          f"valid_for_etl=false, reasons {', '.join(manifest.reason_codes)}, reason {manifest.detail!r}; {kept}. "
+          f"The daily DAG skips this day; to undo, republish it: tokyobeta publish-dump --date {args.date} --replace")
     return 0
 
 

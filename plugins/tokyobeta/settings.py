@@ -111,6 +111,9 @@ KNOBS: tuple[Knob, ...] = (
     Knob("SOURCE_SECRET_ID", "tokyobeta/prod/rds/cron-credentials", str, "Secrets Manager secret naming the one trusted source (host, dbname)."),
     Knob("EXPECTED_SOURCE_HOST", "", str, "Explicit expected source host; when set it is used instead of the secret."),
     Knob("EXPECTED_SOURCE_DATABASE", "", str, "Explicit expected source database; set together with EXPECTED_SOURCE_HOST."),
+    # --- publishing (gghouse_dump_publish, tokyobeta publish-dump) ---
+    Knob("PUBLISH_FROZEN", False, _bool, "Freeze switch for incident recovery: when true gghouse_dump_publish ends skipped (SNS notice) and `tokyobeta publish-dump` refuses; nothing is written."),
+    Knob("PUBLISH_SCHEDULE", "0 1 * * *", str, "Cron (Asia/Tokyo) of gghouse_dump_publish (the dump the 02:00 daily run reads).", parse_time=True),
     # --- daily run ---
     Knob("DAILY_SCHEDULE", "0 2 * * *", str, "Cron (Asia/Tokyo) of tokyobeta_daily_etl.", parse_time=True),
     Knob("MANIFEST_WAIT_HOURS", 6.0, float, "How long wait_for_manifest waits before failing the run.", parse_time=True),

@@ -117,3 +117,13 @@ def test_monitoring_dags(dagbag):
     drill = dagbag.dags["tokyobeta_alert_drill"]
     assert isinstance(drill.timetable, NullTimetable)
     assert drill.task_ids == ["fail_on_purpose"] and drill.get_task("fail_on_purpose").retries == 1
+
+
+def test_publish_dag(dagbag):
+    dag = dagbag.dags["gghouse_dump_publish"]
+    assert isinstance(dag.timetable, CronTriggerTimetable) and dag.timetable.summary == "0 1 * * *"
+    assert dag.catchup is False and dag.max_active_runs == 1
+    assert set(dag.task_ids) == {"heartbeat", "publish_dump"}
+    assert set(dag.params) >= {"dump_date", "gzip", "replace"}
+    # It must finish before the daily run gives up waiting for the manifest.
+    assert dag.get_task("publish_dump").execution_timeout <= __import__("datetime").timedelta(hours=2)

@@ -47,12 +47,17 @@ class Pipeline:
 
         return build_sample_source(self.admin, self.source_db, day, scale=scale, seed=seed)
 
-    def publish(self, day: date, gzip: bool = False):
+    @property
+    def dump_bucket(self):
         from tokyobeta.ops import publish
 
-        creds = publish.credentials(self.secrets, self.secret_id)
-        return publish.publish_with_mariadb_dump(self.s3, self.bucket, self.cfg.dumps_prefix,
-                                                 self.cfg.manifest_prefix, creds, day, gzip=gzip)
+        return publish.Bucket(self.s3, self.bucket, self.cfg.dumps_prefix, self.cfg.manifest_prefix)
+
+    def publish(self, day: date, gzip: bool = False, replace: bool = True):
+        """The publisher of production (the Python writer); tests republish days freely."""
+        from tokyobeta.ops import publish
+
+        return publish.publish(self.dump_bucket, self.secrets, self.secret_id, day, gzip=gzip, replace=replace)
 
     def run(self, day: date, conf: dict | None = None) -> tuple[str, dict[str, str]]:
         from tokyobeta.ops import rundag

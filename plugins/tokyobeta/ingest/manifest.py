@@ -34,6 +34,8 @@ class ReasonCode(str, enum.Enum):
     FORBIDDEN_STATEMENT = "FORBIDDEN_STATEMENT"
     CORRUPT_DUMP = "CORRUPT_DUMP"      # e.g. broken gzip data
     INVALID_DATA = "INVALID_DATA"      # the server refused a contract table's rows (strict mode)
+    PUBLISH_FAILED = "PUBLISH_FAILED"  # the publisher failed; the manifest's detail says why
+    REPUBLISH_IN_PROGRESS = "REPUBLISH_IN_PROGRESS"  # a republish is replacing the dump object
 
 
 class ManifestError(ValueError):
@@ -66,6 +68,9 @@ class Manifest:
     dump_started_at: datetime
     dump_finished_at: datetime
     published_at: datetime
+    # Optional free text (why a day was declared invalid); omitted from the JSON when empty, so
+    # a manifest without it is exactly contract v1's example.
+    detail: str = ""
 
     @property
     def gzip(self) -> bool:
@@ -79,7 +84,7 @@ def to_dict(m: Manifest) -> dict[str, Any]:
     def ts(value: datetime) -> str:
         return value.strftime("%Y-%m-%dT%H:%M:%SZ")
 
-    return {
+    doc = {
         "manifest_version": MANIFEST_VERSION,
         "dump_date": m.dump_date.isoformat(),
         "dump_key": m.dump_key,
@@ -94,6 +99,9 @@ def to_dict(m: Manifest) -> dict[str, Any]:
         "dump_finished_at": ts(m.dump_finished_at),
         "published_at": ts(m.published_at),
     }
+    if m.detail:
+        doc["detail"] = m.detail
+    return doc
 
 
 def _require(doc: Mapping[str, Any], name: str, kind: type | tuple[type, ...], path: str = "") -> Any:
@@ -178,7 +186,12 @@ def parse(raw: bytes | str, *, expected_date: date | None = None) -> Manifest:
         if counts[table] < 0:
             raise ManifestError(f"table_row_counts.{table}", f"negative count {counts[table]}")
 
+    detail = doc.get("detail", "")
+    if not isinstance(detail, str):
+        raise ManifestError("detail", f"expected a string, got {type(detail).__name__} {detail!r}")
+
     return Manifest(
+        detail=detail,
         dump_date=dump_date, dump_key=dump_key, dump_bytes=dump_bytes, dump_sha256=sha,
         source=source, source_valid=source_valid, valid_for_etl=valid_for_etl,
         reason_codes=tuple(reasons), table_row_counts=counts,
@@ -239,8 +252,9 @@ def judge(manifest: Manifest, expected: ExpectedSource, dump_size: int | None) -
     day = manifest.dump_date
     if not manifest.valid_for_etl or not manifest.source_valid:
         reasons = tuple(manifest.reason_codes) or (ReasonCode.DECLARED_INVALID.value,)
+        said = f": {manifest.detail}" if manifest.detail else ""
         return Verdict(day, Status.QUARANTINED, reasons,
-                       "the publisher declared this dump not valid for ETL", manifest)
+                       f"the publisher declared this dump not valid for ETL{said}", manifest)
     reasons: list[str] = []
     details: list[str] = []
     if not expected.matches(manifest.source):

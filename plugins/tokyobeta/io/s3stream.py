@@ -1,6 +1,8 @@
 """Streams bytes into one S3 object by multipart upload, hashing and counting what it writes.
-Nothing is visible under the key until `close()` completes the upload; an exception aborts it,
-so a failed publish never leaves a partial object behind."""
+Nothing is visible under the key until `close()` (or `complete()`) completes the upload, which
+S3 does atomically; an exception aborts it, so a failed publish never leaves a partial object
+behind. `finish()` uploads the last part without completing, for a caller that has something
+to do between "every byte is uploaded" and "the object replaces the one under the key"."""
 
 from __future__ import annotations
 
@@ -24,6 +26,7 @@ class MultipartWriter:
         self._upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
                                                      **extra)["UploadId"]
         self._done = False
+        self._finished = False
 
     def write(self, data: bytes) -> None:
         if self._gzip is not None:
@@ -46,12 +49,21 @@ class MultipartWriter:
                                        PartNumber=number, Body=data)
         self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
 
-    def close(self) -> None:
+    def finish(self) -> None:
+        if self._finished:
+            return
         if self._gzip is not None:
             self._append(self._gzip.flush())
         if self._buffer or not self._parts:
             self._flush_part(bytes(self._buffer))
             self._buffer.clear()
+        self._finished = True
+
+    def close(self) -> None:
+        self.complete()
+
+    def complete(self) -> None:
+        self.finish()
         self.s3.complete_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
                                           MultipartUpload={"Parts": self._parts})
         self._done = True

@@ -15,7 +15,7 @@ HOURS_SINCE_LAST_SUCCESS = "HoursSinceLastSuccess"
 HEARTBEAT = "Heartbeat"                     # dimension Dag=<dag_id>, 1 per run
 
 # DAGs that publish a heartbeat at the start of every run (tests/dags checks the DAGs agree).
-HEARTBEAT_DAGS = ("tokyobeta_daily_etl", "tokyobeta_freshness")
+HEARTBEAT_DAGS = ("tokyobeta_daily_etl", "tokyobeta_freshness", "gghouse_dump_publish")
 
 _BATCH = 20  # PutMetricData's per-call limit in older regions/SDKs; small enough everywhere
 

@@ -1,0 +1,116 @@
+"""How fast the dump publisher (ops/publish.py + ops/sqldump.py) dumps a production-sized source
+to S3 (moto), and its peak memory, against `mariadb-dump` writing the same database to
+/dev/null (the C tool the legacy cron used; MWAA has none).
+
+The source is the sample source with bench-load's production mix (scale 1 is about 1 GB of
+dump text). Each publish runs in a child process (fresh interpreter, the CLI's code path) that
+reports its own wall time and peak RSS (VmHWM), plain and gzip.
+
+Usage: make bench-publish  (BENCH_ARGS="--scale 0.25 --runs 1" for a quick look)
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+import load_dump  # noqa: E402  (same recipe, client helpers and VmHWM reader as bench-load)
+
+DAY = date(2026, 3, 2)
+
+
+def child(bucket: str, secret_id: str, gzip: bool) -> None:
+    from tokyobeta import settings
+    from tokyobeta.io import aws
+    from tokyobeta.ops import publish
+
+    cfg = settings.from_env()
+    target = publish.Bucket(aws.s3(cfg.aws_conn_id), bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    started = time.monotonic()
+    manifest = publish.publish(target, aws.secretsmanager(cfg.aws_conn_id), secret_id, DAY, gzip=gzip, replace=True)
+    seconds = time.monotonic() - started
+    print(json.dumps({"seconds": seconds, "bytes": manifest.dump_bytes, "rows": sum(manifest.table_row_counts.values()),
+                      "peak_rss_kb": load_dump.own_peak_rss_kb()}))
+
+
+def run_child(bucket: str, secret_id: str, gzip: bool) -> dict:
+    out = subprocess.run([sys.executable, __file__, "--child", bucket, secret_id, "--gzip" if gzip else "--plain"],
+                         check=True, capture_output=True, text=True)
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--scale", type=float, default=1.0)
+    parser.add_argument("--runs", type=int, default=2)
+    parser.add_argument("--child", nargs=2, metavar=("BUCKET", "SECRET"))
+    parser.add_argument("--gzip", action="store_true")
+    parser.add_argument("--plain", action="store_true")
+    args = parser.parse_args()
+    if args.child:
+        child(*args.child, gzip=args.gzip)
+        return 0
+
+    from tokyobeta.io import aws, mysql
+    from tokyobeta.ops import localstack
+    from tokyobeta.sample.source import build_sample_source
+
+    # The source user may read databases named like the source (its grant is `%<SOURCE_DATABASE>`).
+    source = f"{load_dump.prefix()}bench_publish_{os.environ.get('SOURCE_DATABASE', 'gghouse')}"
+    admin = mysql.connect(params={"host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]),
+                                  "user": os.environ["MYSQL_ADMIN_USER"],
+                                  "password": os.environ.get("MYSQL_ADMIN_PASSWORD", "")})
+    print(f"building the sample source {source} (scale {args.scale:g}, other tables "
+          f"{load_dump.OTHER_MB_PER_GB * args.scale:.0f} MB)...", flush=True)
+    build_sample_source(admin, source, DAY, scale=args.scale, seed=load_dump.SEED,
+                        other_mb=load_dump.OTHER_MB_PER_GB * args.scale)
+    token = uuid.uuid4().hex[:8]
+    s3 = aws.s3("aws_default")
+    bucket = f"tb-bench-{token}"
+    secret_id = f"tokyobeta/bench/{token}/source"
+    localstack.ensure_bucket(s3, bucket, os.environ["AWS_DEFAULT_REGION"])
+    localstack.ensure_secret(aws.secretsmanager("aws_default"), secret_id, {
+        "host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]), "dbname": source,
+        "username": os.environ["SOURCE_DB_USER"], "password": os.environ["SOURCE_DB_PASSWORD"]})
+    try:
+        started = time.monotonic()
+        with open(os.devnull, "wb") as sink:
+            subprocess.run(["mariadb-dump", "--single-transaction", "--skip-dump-date", "--no-tablespaces",
+                            "--default-character-set=utf8mb4", *load_dump.client_args(source)],
+                           stdout=sink, check=True, env=load_dump.client_env())
+        baseline = time.monotonic() - started
+        results = {}
+        for gzip in (False, True):
+            results[gzip] = [run_child(bucket, secret_id, gzip) for _ in range(args.runs)]
+        text_bytes = results[False][0]["bytes"]
+        print(f"\nsource {source}: {text_bytes / 1e6:,.0f} MB of dump text, {results[False][0]['rows']:,} contract rows")
+        print(f"{'variant':28} {'object MB':>10} {'median s':>9} {'text MB/s':>10} {'peak RSS':>9}")
+        print("-" * 70)
+        print(f"{'mariadb-dump > /dev/null':28} {text_bytes / 1e6:10.0f} {baseline:9.2f} {text_bytes / 1e6 / baseline:10.1f} "
+              f"{'-':>9}")
+        for gzip, runs in results.items():
+            seconds = statistics.median(r["seconds"] for r in runs)
+            rss = max(r["peak_rss_kb"] for r in runs) / 1024
+            print(f"{'publisher -> S3' + (' (gzip)' if gzip else ''):28} {runs[0]['bytes'] / 1e6:10.0f} {seconds:9.2f} "
+                  f"{text_bytes / 1e6 / seconds:10.1f} {rss:7.0f} MB")
+    finally:
+        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
+            for obj in page.get("Contents", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
+        admin.close()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
