@@ -62,10 +62,15 @@ class Airflow:
         request = urllib.request.Request(
             f"{self.base}/api/v1/{path}", method=method, data=json.dumps(body).encode() if body else None,
             headers={"Authorization": "Basic " + b64encode(f"{self.user}:{self.password}".encode()).decode(),
-                     "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            raw = response.read()
-            return json.loads(raw) if raw else None
+                     # with no body, a JSON content type makes the API refuse a DELETE
+                     **({"Content-Type": "application/json"} if body else {})})
+        try:
+            with urllib.request.urlopen(request, timeout=30) as response:
+                raw = response.read()
+                return json.loads(raw) if raw else None
+        except urllib.error.HTTPError as exc:
+            exc.msg = f"{exc.msg}: {method} {path}: {exc.read()[:500]!r}"  # what the API said, in the failure
+            raise
 
     def wait_for(self, what: str, probe, timeout: float, every: float = 2.0):
         deadline = time.monotonic() + timeout

@@ -57,8 +57,8 @@ class LocalRestApi:
         if query:
             url += "?" + urllib.parse.urlencode({k: v for k, v in query.items() if v is not None})
         request = urllib.request.Request(url, method=method, data=json.dumps(body).encode() if body is not None else None,
-                                         headers={"Authorization": self._auth, "Content-Type": "application/json",
-                                                  "Accept": "application/json"})
+                                         headers={"Authorization": self._auth, "Accept": "application/json",
+                                                  **({"Content-Type": "application/json"} if body is not None else {})})
         try:
             with urllib.request.urlopen(request, timeout=self.timeout) as response:
                 return response.status, _decode(response.read())
