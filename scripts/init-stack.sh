@@ -12,10 +12,11 @@ mysql_admin() {
 }
 
 ensure_mysql_schemas() {
-  # Schemas of DESIGN section 4, for the demo ("") and for the tests ("test_"). Grants use a
+  # Schemas of DESIGN section 4, for the demo (SCHEMA_PREFIX, "") and the tests (TEST_SCHEMA_PREFIX,
+  # "test_"): a second checkout with its own prefixes never touches these. Grants use a
   # leading wildcard so any SCHEMA_PREFIX (e.g. a second worktree) works without new grants.
   local sql="" schema
-  for prefix in "" "test_"; do
+  for prefix in "${SCHEMA_PREFIX:-}" "${TEST_SCHEMA_PREFIX:-test_}"; do
     for schema in staging staging_backup silver gold ops scratch "$SOURCE_DATABASE"; do
       sql+="CREATE DATABASE IF NOT EXISTS \`${prefix}${schema}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
     done

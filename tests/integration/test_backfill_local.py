@@ -37,6 +37,7 @@ WINDOW = ["--start", LOADED.isoformat(), "--end", VALID.isoformat()]
 USER = "tokyobeta-backfill-test"
 RUN_TIMEOUT_S = 420
 BROKEN_VARIABLE = "STAGING_BACKUPS_KEPT"
+ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "backfill"
 
 
 def in_window(run: dict) -> bool:
@@ -85,26 +86,29 @@ def history(pipeline, day: date) -> list[tuple]:
 
 
 @pytest.fixture(scope="module")
-def artifacts(repo) -> Path:
-    path = repo / "test-artifacts" / "backfill"
-    shutil.rmtree(path, ignore_errors=True)
-    path.mkdir(parents=True)
-    return path
+def artifacts() -> Path:
+    shutil.rmtree(ARTIFACTS, ignore_errors=True)
+    ARTIFACTS.mkdir(parents=True)
+    return ARTIFACTS
 
 
 @pytest.fixture(scope="module")
 def stack(pipeline, artifacts, repo, tmp_path_factory):
     manifests = {}
-    for day in (LOADED, FAILED, QUARANTINED, VALID):
-        pipeline.build_source(day)
-        manifests[day] = pipeline.publish(day)
-    key = manifests[QUARANTINED].dump_key
-    body = pipeline.s3.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
-    pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=body[: len(body) // 2])
-    fail_stale_runs(DAG_ID)
 
+    def publish_the_days():
+        for day in (LOADED, FAILED, QUARANTINED, VALID):
+            pipeline.build_source(day)
+            manifests[day] = pipeline.publish(day)
+        key = manifests[QUARANTINED].dump_key
+        body = pipeline.s3.get_object(Bucket=pipeline.bucket, Key=key)["Body"].read()
+        pipeline.s3.put_object(Bucket=pipeline.bucket, Key=key, Body=body[: len(body) // 2])
+
+    fail_stale_runs(DAG_ID)
+    # the five dbt gold models run side by side
     with running_airflow(artifacts, user=USER, dags=repo / "dags", plugins=repo / "plugins",
-                         logs=tmp_path_factory.mktemp("airflow-logs"), wait_for_dag=DAG_ID) as af:
+                         logs=tmp_path_factory.mktemp("airflow-logs"), wait_for_dag=DAG_ID,
+                         extra_env={"AIRFLOW__CORE__PARALLELISM": "6"}, while_starting=publish_the_days) as af:
         af.api(f"dags/{DAG_ID}", "PATCH", {"is_paused": False})
         for runs in runs_in_window(af).values():  # left by an earlier session: this one starts clean
             for run in runs:
@@ -137,6 +141,8 @@ def backfill(capsys, *args: str) -> tuple[int, str]:
 
     code = cli.main(["backfill", *WINDOW, *args])
     out = capsys.readouterr()
+    with (ARTIFACTS / "cli-output.txt").open("a") as fh:  # what an operator would have seen
+        fh.write(f"$ tokyobeta backfill {' '.join([*WINDOW, *args])}   # exit {code}\n{out.out}{out.err}\n")
     return code, out.out + out.err
 
 

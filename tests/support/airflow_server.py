@@ -18,7 +18,7 @@ import urllib.request
 from base64 import b64encode
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 
 def free_port() -> int:
@@ -87,6 +87,14 @@ class Airflow:
             time.sleep(every)
         raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last!r}")
 
+    def dag_is_active(self, dag_id: str) -> bool:
+        try:
+            return self.api(f"dags/{dag_id}")["is_active"]
+        except urllib.error.HTTPError as exc:
+            if exc.code in (401, 403):  # no use waiting: the credentials are wrong
+                raise AssertionError(f"the webserver refused user {self.user}: {exc}") from None
+            raise
+
     def runs(self, dag_id: str) -> list[dict]:
         return self.api(f"dags/{dag_id}/dagRuns?order_by=-execution_date&limit=100")["dag_runs"]
 
@@ -106,6 +114,16 @@ def _group_alive(pgid: int) -> bool:
     return True
 
 
+def _set_password(user: str, password: str) -> None:
+    from airflow.utils.session import create_session
+    from sqlalchemy import text
+    from werkzeug.security import generate_password_hash
+
+    with create_session() as session:
+        session.execute(text("UPDATE ab_user SET password = :p, active = true WHERE username = :u"),
+                        {"p": generate_password_hash(password), "u": user})
+
+
 def fail_stale_runs(dag_id: str) -> None:
     """A run left 'running' by an interrupted earlier test would hold max_active_runs=1."""
     from airflow.models import DagRun
@@ -120,9 +138,11 @@ def fail_stale_runs(dag_id: str) -> None:
 
 @contextmanager
 def running_airflow(artifacts: Path, *, user: str, dags: Path, plugins: Path, logs: Path, wait_for_dag: str,
-                    port: int | None = None, extra_env: Mapping[str, str] | None = None) -> Iterator[Airflow]:
+                    port: int | None = None, extra_env: Mapping[str, str] | None = None,
+                    while_starting: Callable[[], None] | None = None) -> Iterator[Airflow]:
     """Starts both, waits for a healthy scheduler and for `wait_for_dag` to be parsed, yields,
-    stops. The user is an Admin with a random password (basic auth on the REST API)."""
+    stops. The user is an Admin with a random password (basic auth on the REST API).
+    `while_starting` runs while the two boot (a test's own setup, to overlap the wait)."""
     port = port or free_port()
     env = {
         **os.environ,
@@ -143,15 +163,22 @@ def running_airflow(artifacts: Path, *, user: str, dags: Path, plugins: Path, lo
         **(extra_env or {}),
     }
     af = Airflow(env, artifacts, user, port)
-    af.cli("users", "delete", "--username", user, check=False)
-    af.cli("users", "create", "--username", user, "--password", af.password, "--role", "Admin",
-           "--email", f"{user}@tokyobeta.invalid", "--firstname", "Test", "--lastname", "User")
+    # A user who once wrote a run or task note cannot be deleted (the notes point at it), and
+    # `users create` of an existing name "succeeds" keeping the old password (and Airflow 2.11's
+    # `users reset-password` crashes): a known user gets its new password written directly.
+    created = af.cli("users", "create", "--username", user, "--password", af.password, "--role", "Admin",
+                     "--email", f"{user}@tokyobeta.invalid", "--firstname", "Test", "--lastname", "User")
+    if "already exist" in created.stdout + created.stderr:
+        _set_password(user, af.password)
+        af.cli("users", "add-role", "--username", user, "--role", "Admin", check=False)  # refused if it has it
     try:
         af.start("scheduler", "scheduler")
         af.start("webserver", "webserver", "--port", str(port), "--hostname", "127.0.0.1")
+        if while_starting is not None:
+            while_starting()
         af.wait_for("the webserver and a healthy scheduler", lambda: json.loads(urllib.request.urlopen(
             f"{af.base}/health", timeout=5).read())["scheduler"]["status"] == "healthy", timeout=180)
-        af.wait_for(f"{wait_for_dag} to be parsed", lambda: af.api(f"dags/{wait_for_dag}")["is_active"], timeout=180)
+        af.wait_for(f"{wait_for_dag} to be parsed", lambda: af.dag_is_active(wait_for_dag), timeout=180)
         yield af
     finally:
         af.stop()
