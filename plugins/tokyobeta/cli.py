@@ -385,6 +385,8 @@ def cmd_backfill(args: argparse.Namespace) -> int:
     cfg = settings.from_env()
     try:
         days = backfill.validate_window(args.start, args.end)
+        if args.mwaa_env and args.target != "mwaa":
+            raise backfill.BackfillInputError("--mwaa-env is for --target mwaa (the default target is local)")
         if args.target == "mwaa":
             api = backfill.mwaa_api(_aws("sts"), _aws("mwaa"), args.mwaa_env or cfg.mwaa_environment,
                                     cfg.deploy_account_id)

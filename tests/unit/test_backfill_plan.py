@@ -155,6 +155,13 @@ def test_bad_dates_name_the_flag(capsys):
     assert "argument --start: --start '2026-02-30' is not a date" in capsys.readouterr().err
 
 
+def test_an_mwaa_environment_without_the_mwaa_target_is_refused(capsys):
+    from tokyobeta import cli
+
+    assert cli.main(["backfill", "--start", "2026-03-01", "--end", "2026-03-01", "--mwaa-env", "prod"]) == 2
+    assert "--mwaa-env is for --target mwaa" in capsys.readouterr().err
+
+
 def test_the_local_target_needs_a_password_and_never_shows_it():
     with pytest.raises(bf.BackfillInputError, match="AIRFLOW_API_PASSWORD"):
         bf.local_api("http://127.0.0.1:1", "admin", "")
