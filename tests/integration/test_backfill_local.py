@@ -13,7 +13,8 @@ The window, one day of each kind:
 Then: a dry run decides without triggering; the backfill triggers VALID only and the scheduler
 runs it to success; a second backfill triggers nothing; a trigger racing an existing run gets the
 API's 409 and reports "already exists"; --rerun-failed clears FAILED's failed tasks in the same
-run, which then succeeds; QUARANTINED and MISSING never get a run.
+run, which then succeeds; a dump republished for LOADED runs that day's run again; QUARANTINED
+and MISSING never get a run.
 """
 
 from __future__ import annotations
@@ -226,6 +227,23 @@ def test_rerun_failed_clears_the_failed_run_and_it_succeeds(stack, pipeline, cap
     assert task_instance(af, "manual__setup-failed", "load_staging")["try_number"] == before + 1
     assert [r["dag_run_id"] for r in runs_in_window(af)[FAILED.isoformat()]] == ["manual__setup-failed"]
     assert history(pipeline, FAILED) == [("loaded", manifests[FAILED].dump_sha256, "manual__setup-failed")]
+
+
+def test_a_republished_dump_runs_its_day_again_in_the_same_run(stack, pipeline, capsys):
+    """The runbook's republish-then-backfill: a new dump for a day already loaded from another
+    sha. Its run at the slot is cleared and goes again (a second run at the slot cannot exist)."""
+    af, manifests = stack
+    pipeline.build_source(LOADED, seed=8)
+    republished = pipeline.publish(LOADED)
+    assert republished.dump_sha256 != manifests[LOADED].dump_sha256
+    code, out = backfill(capsys, "--json")
+    assert code == 0, out
+    day = next(d for d in json.loads(out)["days"] if d["day"] == LOADED.isoformat())
+    assert day["action"] == bf.RERUN and day["run_id"] == "manual__setup-loaded"
+    assert "republished" in day["reason"] and day["outcome"].startswith("cleared")
+    wait_for_run(af, "manual__setup-loaded", "success")
+    assert history(pipeline, LOADED)[-1] == ("loaded", republished.dump_sha256, "manual__setup-loaded")
+    assert [r["dag_run_id"] for r in runs_in_window(af)[LOADED.isoformat()]] == ["manual__setup-loaded"]
 
 
 def test_quarantined_and_missing_days_never_get_a_run(stack, capsys):
