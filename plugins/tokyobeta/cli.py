@@ -393,6 +393,60 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     return 0
 
 
+def _flag_date(flag: str) -> Callable[[str], Any]:
+    def parse(raw: str):
+        try:
+            return parse_date(raw, flag)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    return parse
+
+
+@command("backfill", "reprocess missed dump days: one daily-DAG run per valid day, quarantined and missing "
+         "days skipped, no duplicate runs (exit 1 if a trigger or clear failed, 2 if refused)",
+         arg("--start", type=_flag_date("--start"), required=True, help="first dump day (YYYY-MM-DD)"),
+         arg("--end", type=_flag_date("--end"), required=True, help="last dump day, inclusive (YYYY-MM-DD)"),
+         arg("--dry-run", action="store_true", help="decide and print, trigger nothing"),
+         arg("--json", action="store_true", help="print a JSON document instead of the table"),
+         arg("--rerun-failed", action="store_true", help="clear the failed tasks of a day's failed run"),
+         arg("--target", choices=["local", "mwaa"], default="local",
+             help="local: the webserver at AIRFLOW_API_URL; mwaa: invoke_rest_api on --mwaa-env"),
+         arg("--mwaa-env", default=None, help="MWAA environment name (default: MWAA_ENVIRONMENT)"))
+def cmd_backfill(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.io.airflow_api import ApiUnreachable
+    from tokyobeta.ops import backfill
+
+    cfg = settings.from_env()
+    try:
+        days = backfill.validate_window(args.start, args.end)
+        if args.mwaa_env and args.target != "mwaa":
+            raise backfill.BackfillInputError("--mwaa-env is for --target mwaa (the default target is local)")
+        if args.target == "mwaa":
+            api = backfill.mwaa_api(_aws("sts"), _aws("mwaa"), args.mwaa_env or cfg.mwaa_environment,
+                                    cfg.deploy_account_id)
+        else:
+            api = backfill.local_api(cfg.airflow_api_url or os.environ.get("AIRFLOW__WEBSERVER__BASE_URL", ""),
+                                     cfg.airflow_api_user, os.environ.get("AIRFLOW_API_PASSWORD"))
+        manifests = backfill.read_manifests(cfg, _aws("s3"), _aws("secretsmanager"), days)
+        with mysql.connection(cfg.mysql_conn_id) as conn:
+            history = backfill.read_history(conn, cfg.schema("ops"), days[0], days[-1])
+        report = backfill.run_backfill(api, target=args.target, dag_id=backfill.DAG_ID, cron=cfg.daily_schedule,
+                                       days=days, manifests=manifests, history=history, dry_run=args.dry_run,
+                                       rerun_failed=args.rerun_failed)
+    except backfill.BackfillInputError as exc:
+        print(f"tokyobeta backfill: {exc}", file=sys.stderr)
+        return 2
+    except backfill.BackfillRefused as exc:
+        print(f"tokyobeta backfill: refused, nothing was triggered: {exc}", file=sys.stderr)
+        return 2
+    except ApiUnreachable as exc:
+        print(f"tokyobeta backfill: nothing was triggered: {exc}", file=sys.stderr)
+        return 2
+    print(backfill.to_json(report) if args.json else backfill.render(report))
+    return report.exit_code
+
+
 @command("verify-env", "post-deploy conformance check: DAGs import, dbt runs, connections resolve, "
          "bucket and SNS topic reachable",
          arg("--dags", default=None, help="DAG folder (default: Airflow's core.dags_folder)"))

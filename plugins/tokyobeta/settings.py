@@ -144,7 +144,10 @@ KNOBS: tuple[Knob, ...] = (
     Knob("FRESHNESS_SCHEDULE", "0 9 * * *", str, "Cron (Asia/Tokyo) of tokyobeta_freshness.", parse_time=True),
     Knob("METRICS_NAMESPACE", "TokyoBeta/DataQuality", str, "CloudWatch namespace of the freshness and heartbeat metrics (deploy/cloudwatch-alarms.yaml watches it)."),
     # --- deployment and the web UI ---
-    Knob("DEPLOY_ACCOUNT_ID", "", str, "The AWS account `tokyobeta deploy` may touch; it refuses any other (and an empty value).", parse_time=True),
+    Knob("DEPLOY_ACCOUNT_ID", "", str, "The AWS account `tokyobeta deploy` and `tokyobeta backfill --target mwaa` may touch; they refuse any other (and an empty value).", parse_time=True),
+    Knob("MWAA_ENVIRONMENT", "", str, "MWAA environment `tokyobeta backfill --target mwaa` triggers runs in (`--mwaa-env` overrides).", parse_time=True),
+    Knob("AIRFLOW_API_URL", "", str, "Webserver of `tokyobeta backfill --target local`; empty uses `AIRFLOW__WEBSERVER__BASE_URL`. Its user is AIRFLOW_API_USER; the password is read from the environment variable `AIRFLOW_API_PASSWORD` only (never a setting, never printed).", parse_time=True),
+    Knob("AIRFLOW_API_USER", "admin", str, "Airflow user (basic auth) of `tokyobeta backfill --target local`.", parse_time=True),
     Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
     Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )

@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import json
 import os
-import secrets
 import shutil
-import signal
-import subprocess
-import time
 import urllib.request
 import zipfile
-from base64 import b64encode
 from datetime import date
 from pathlib import Path
 
 import pytest
+
+from support.airflow_server import Airflow, fail_stale_runs, running_airflow
 
 pytestmark = pytest.mark.slow
 
@@ -46,82 +43,6 @@ def artifacts(repo) -> Path:
     return path
 
 
-class Airflow:
-    """A webserver and a scheduler started for this module, stopped (with every child) at the end."""
-
-    def __init__(self, env: dict[str, str], artifacts: Path):
-        self.env, self.artifacts = env, artifacts
-        self.port = int(env["AIRFLOW_WEBSERVER_PORT"])
-        self.base = f"http://127.0.0.1:{self.port}"
-        self.password = secrets.token_urlsafe(16)  # may start with "-": always passed as --password=…
-        self.processes: list[subprocess.Popen] = []
-
-    def cli(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        return subprocess.run(["airflow", *args], env=self.env, capture_output=True, text=True, check=check, timeout=180)
-
-    def start(self, name: str, *args: str) -> None:
-        log = (self.artifacts / f"{name}.log").open("w")
-        # Its own session: stopping the group stops gunicorn's workers and the executor's tasks too.
-        self.processes.append(subprocess.Popen(["airflow", *args], env=self.env, stdout=log, stderr=subprocess.STDOUT,
-                                               stdin=subprocess.DEVNULL, start_new_session=True))
-
-    def stop(self) -> None:
-        for proc in self.processes:
-            if proc.poll() is None:
-                os.killpg(proc.pid, signal.SIGTERM)
-        deadline = time.monotonic() + 40
-        for proc in self.processes:
-            while time.monotonic() < deadline and _group_alive(proc.pid):
-                proc.poll()
-                time.sleep(0.5)
-            if _group_alive(proc.pid):
-                os.killpg(proc.pid, signal.SIGKILL)
-            proc.wait(timeout=10)
-
-    def api(self, path: str, method: str = "GET", body: dict | None = None) -> dict:
-        request = urllib.request.Request(
-            f"{self.base}/api/v1/{path}", method=method, data=json.dumps(body).encode() if body else None,
-            headers={"Authorization": "Basic " + b64encode(f"{USER}:{self.password}".encode()).decode(),
-                     "Content-Type": "application/json"})
-        with urllib.request.urlopen(request, timeout=30) as response:
-            return json.loads(response.read())
-
-    def wait_for(self, what: str, probe, timeout: float, every: float = 2.0):
-        deadline = time.monotonic() + timeout
-        last = None
-        while time.monotonic() < deadline:
-            for proc in self.processes:
-                assert proc.poll() is None, f"an Airflow process exited early; see {self.artifacts}"
-            try:
-                last = probe()
-                if last:
-                    return last
-            except (OSError, ValueError) as exc:  # not up yet
-                last = exc
-            time.sleep(every)
-        raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}; last seen: {last!r}")
-
-
-def _group_alive(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
-
-
-def _fail_stale_runs() -> None:
-    """A run left 'running' by an interrupted earlier test would hold max_active_runs=1."""
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-    from airflow.utils.state import DagRunState
-
-    with create_session() as session:
-        for run in session.query(DagRun).filter(DagRun.dag_id == DAG_ID,
-                                                DagRun.state.in_([DagRunState.RUNNING, DagRunState.QUEUED])):
-            run.state = DagRunState.FAILED
-
-
 @pytest.fixture(scope="module")
 def airflow(pipeline, bundle, artifacts, tmp_path_factory):
     for day in (DAY, QUARANTINED_DAY):
@@ -129,43 +50,20 @@ def airflow(pipeline, bundle, artifacts, tmp_path_factory):
         manifest = pipeline.publish(day)
     body = pipeline.s3.get_object(Bucket=pipeline.bucket, Key=manifest.dump_key)["Body"].read()
     pipeline.s3.put_object(Bucket=pipeline.bucket, Key=manifest.dump_key, Body=body[: len(body) // 3])
-    _fail_stale_runs()
+    fail_stale_runs(DAG_ID)
 
     plugins = tmp_path_factory.mktemp("plugins")
     with zipfile.ZipFile(bundle / "plugins.zip") as zf:
         zf.extractall(plugins)
-    logs = tmp_path_factory.mktemp("airflow-logs")
-    env = {
-        **os.environ,
-        "AIRFLOW__CORE__DAGS_FOLDER": str(bundle / "dags"),
-        "AIRFLOW__CORE__PLUGINS_FOLDER": str(plugins),
+    extra_env = {
         "PYTHONPATH": str(plugins),  # the bundle's tokyobeta package, not this checkout's
         "INCLUDE_DIR": str(bundle / "dags" / "include"),
         "AIRFLOW__COSMOS__DBT_DOCS_DIR": str(bundle / "dags" / "include" / "dbt" / "target"),
-        "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(logs),
-        "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
-        # Only the runs the test triggers: no scheduled run of "today" waiting 6 h for a manifest.
-        "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-        "AIRFLOW__CORE__PARALLELISM": "3",
-        "AIRFLOW__WEBSERVER__WORKERS": "1",
-        "AIRFLOW__WEBSERVER__WORKER_REFRESH_BATCH_SIZE": "0",
-        "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
-        "AIRFLOW__API__AUTH_BACKENDS": "airflow.api.auth.backend.session,airflow.api.auth.backend.basic_auth",
-        "AIRFLOW__WEBSERVER__SECRET_KEY": secrets.token_hex(16),
     }
-    af = Airflow(env, artifacts)
-    af.cli("users", "delete", "--username", USER, check=False)
-    af.cli("users", "create", "--username", USER, f"--password={af.password}", "--role", "Admin",
-           "--email", "ui-test@tokyobeta.invalid", "--firstname", "UI", "--lastname", "Test")
-    try:
-        af.start("scheduler", "scheduler")
-        af.start("webserver", "webserver", "--port", str(af.port), "--hostname", "127.0.0.1")
-        af.wait_for("the webserver and a healthy scheduler", lambda: json.loads(urllib.request.urlopen(
-            f"{af.base}/health", timeout=5).read())["scheduler"]["status"] == "healthy", timeout=180)
-        af.wait_for(f"{DAG_ID} to be parsed from the bundle", lambda: af.api(f"dags/{DAG_ID}")["is_active"], timeout=180)
+    with running_airflow(artifacts, user=USER, dags=bundle / "dags", plugins=plugins,
+                         logs=tmp_path_factory.mktemp("airflow-logs"), wait_for_dag=DAG_ID,
+                         port=int(os.environ["AIRFLOW_WEBSERVER_PORT"]), extra_env=extra_env) as af:
         yield af
-    finally:
-        af.stop()
 
 
 @pytest.fixture(scope="module")
