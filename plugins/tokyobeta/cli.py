@@ -144,7 +144,7 @@ def cmd_publish_dump(args: argparse.Namespace) -> int:
     except publish.PublishFrozen as exc:
         print(f"tokyobeta publish-dump: {exc}", file=sys.stderr)
         return 3
-    bucket = publish.Bucket(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    bucket = publish.Bucket.of(cfg, _aws("s3"))
     started = time.monotonic()
     try:
         manifest = publish.publish(bucket, _aws("secretsmanager"), cfg.source_secret_id, args.date, gzip=args.gzip,
@@ -170,7 +170,7 @@ def cmd_quarantine_day(args: argparse.Namespace) -> int:
     from tokyobeta.ops import publish
 
     cfg = settings.from_env()
-    bucket = publish.Bucket(_aws("s3"), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    bucket = publish.Bucket.of(cfg, _aws("s3"))
     try:
         manifest = publish.quarantine_day(bucket, args.date, args.reason, cfg.source_secret_id)
     except ValueError as exc:

@@ -34,7 +34,7 @@ def child(bucket: str, secret_id: str, gzip: bool) -> None:
     from tokyobeta.ops import publish
 
     cfg = settings.from_env()
-    target = publish.Bucket(aws.s3(cfg.aws_conn_id), bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    target = publish.Bucket.of(cfg, aws.s3(cfg.aws_conn_id), bucket)
     started = time.monotonic()
     manifest = publish.publish(target, aws.secretsmanager(cfg.aws_conn_id), secret_id, DAY, gzip=gzip, replace=True)
     seconds = time.monotonic() - started

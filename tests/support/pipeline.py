@@ -51,7 +51,7 @@ class Pipeline:
     def dump_bucket(self):
         from tokyobeta.ops import publish
 
-        return publish.Bucket(self.s3, self.bucket, self.cfg.dumps_prefix, self.cfg.manifest_prefix)
+        return publish.Bucket.of(self.cfg, self.s3, self.bucket)
 
     def publish(self, day: date, gzip: bool = False, replace: bool = True):
         """The publisher of production (the Python writer); tests republish days freely."""

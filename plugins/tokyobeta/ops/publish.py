@@ -74,6 +74,11 @@ class Bucket:
     dumps_prefix: str
     manifest_prefix: str
 
+    @classmethod
+    def of(cls, cfg: Any, s3: Any, name: str | None = None) -> "Bucket":
+        """The configured dump bucket (or another one with the same layout, e.g. a test's)."""
+        return cls(s3, name or cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+
     def dump_key(self, day: date, gzip: bool = False) -> str:
         return f"{self.dumps_prefix}gghouse_{day:%Y%m%d}.sql" + (".gz" if gzip else "")
 
@@ -129,9 +134,9 @@ def _protected(previous: manifest_mod.Manifest | None) -> bool:
         previous.valid_for_etl or ReasonCode.MANUAL_QUARANTINE.value in previous.reason_codes)
 
 
-def write_manifest(s3: Any, bucket: str, manifest_prefix: str, manifest: manifest_mod.Manifest) -> str:
-    key = f"{manifest_prefix}gghouse_{manifest.dump_date:%Y%m%d}.json"
-    s3.put_object(Bucket=bucket, Key=key, Body=manifest.to_json().encode(), ContentType="application/json")
+def write_manifest(bucket: Bucket, manifest: manifest_mod.Manifest) -> str:
+    key = bucket.manifest_key(manifest.dump_date)
+    bucket.s3.put_object(Bucket=bucket.name, Key=key, Body=manifest.to_json().encode(), ContentType="application/json")
     return key
 
 
@@ -177,7 +182,7 @@ def publish(bucket: Bucket, secrets: Any, secret_id: str, day: date, *, gzip: bo
         if _protected(previous):
             # From here the object under the key changes: first make sure no reader pairs the
             # old manifest with the new bytes.
-            write_manifest(bucket.s3, bucket.name, bucket.manifest_prefix, invalid_manifest(
+            write_manifest(bucket, invalid_manifest(
                 day, key, source, (ReasonCode.REPUBLISH_IN_PROGRESS.value,),
                 "a republish is replacing the dump; its manifest follows", started=started))
             in_progress_written = True
@@ -193,7 +198,7 @@ def publish(bucket: Bucket, secrets: Any, secret_id: str, day: date, *, gzip: bo
         else:
             detail = f"{type(exc).__name__}: {exc}"[:2000]
             try:
-                write_manifest(bucket.s3, bucket.name, bucket.manifest_prefix, invalid_manifest(
+                write_manifest(bucket, invalid_manifest(
                     day, key, source, (ReasonCode.PUBLISH_FAILED.value,), detail, source_valid=source_valid,
                     started=started))
             except Exception:
@@ -205,7 +210,7 @@ def publish(bucket: Bucket, secrets: Any, secret_id: str, day: date, *, gzip: bo
         source=source, source_valid=True, valid_for_etl=True, reason_codes=(), table_row_counts=counts,
         dump_started_at=started, dump_finished_at=finished, published_at=_utc_now(),
     )
-    write_manifest(bucket.s3, bucket.name, bucket.manifest_prefix, manifest)
+    write_manifest(bucket, manifest)
     log.info("published s3://%s/%s (%d bytes, %d tables, text %d bytes) and its manifest", bucket.name, key,
              manifest.dump_bytes, len(result.tables), result.text_bytes)
     return manifest
@@ -237,7 +242,7 @@ def quarantine_day(bucket: Bucket, day: date, reason: str, secret_id: str) -> ma
     manifest = invalid_manifest(day, key, source, reasons, reason.strip(), source_valid=bool(
         previous and previous.source_valid), dump_bytes=size, dump_sha256=sha,
         started=previous.dump_started_at if previous else None)
-    write_manifest(bucket.s3, bucket.name, bucket.manifest_prefix, manifest)
+    write_manifest(bucket, manifest)
     return manifest
 
 
@@ -275,7 +280,7 @@ def publish_task(**context: Any) -> dict[str, Any]:
     conf = (context["dag_run"].conf if context.get("dag_run") is not None else None) or {}
     gzip = _flag(conf.get("gzip", params.get("gzip")))
     replace = _flag(conf.get("replace", params.get("replace")))
-    bucket = Bucket(aws.s3(cfg.aws_conn_id), cfg.dump_bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    bucket = Bucket.of(cfg, aws.s3(cfg.aws_conn_id))
     try:
         manifest = publish(bucket, aws.secretsmanager(cfg.aws_conn_id), cfg.source_secret_id, day, gzip=gzip,
                            replace=replace, on_table=lambda t, n: log.info("dumped %s: %d rows", t, n))

@@ -74,7 +74,7 @@ def restore_with_client(dump: bytes, database: str) -> None:
 @pytest.fixture
 def pub(s3, bucket) -> Bucket:
     cfg = settings.Settings()
-    return Bucket(s3, bucket, cfg.dumps_prefix, cfg.manifest_prefix)
+    return Bucket.of(cfg, s3, bucket)
 
 
 @pytest.fixture
