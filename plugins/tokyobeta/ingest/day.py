@@ -23,7 +23,7 @@ from typing import Any, BinaryIO, Callable
 from tokyobeta import settings
 from tokyobeta.ingest import manifest as manifest_mod
 from tokyobeta.ingest import provenance, quarantine as quarantine_mod
-from tokyobeta.ingest.manifest import Manifest, ManifestError, ReasonCode, Status, Verdict
+from tokyobeta.ingest.manifest import ExpectedSource, Manifest, ManifestError, ReasonCode, Status, Verdict
 from tokyobeta.ingest.staging import Loader, LoadResult, Progress, QuarantineDump
 from tokyobeta.ops.history import History
 
@@ -81,8 +81,11 @@ def _manifest_invalid(day: date, at: DumpAt, exc: ManifestError) -> Verdict:
     return Verdict(day, Status.QUARANTINED, (ReasonCode.MANIFEST_INVALID.value,), f"{at.url(at.manifest)}: {exc}")
 
 
-def judge_in_bucket(cfg: settings.Settings, s3: Any, secrets: Any, day: date) -> tuple[Verdict, DumpAt]:
-    """The verdict on a day whose dump and manifest are in the bucket, and where they are."""
+def judge_in_bucket(cfg: settings.Settings, s3: Any, secrets: Any, day: date, *,
+                    expected_source: Callable[[], ExpectedSource] | None = None) -> tuple[Verdict, DumpAt]:
+    """The verdict on a day whose dump and manifest are in the bucket, and where they are.
+    `expected_source` lets a caller judging many days read the trusted source once; by default
+    it is read from Secrets Manager (or the settings) for this day, and only if a manifest exists."""
     at = DumpAt.in_bucket(cfg, s3, day)
     if _object_size(s3, at.bucket, at.manifest) is None:
         return Verdict(day, Status.MISSING, (), f"manifest {at.url(at.manifest)} does not exist"), at
@@ -95,7 +98,7 @@ def judge_in_bucket(cfg: settings.Settings, s3: Any, secrets: Any, day: date) ->
             at = DumpAt.in_bucket(cfg, s3, day, gz)
         return _manifest_invalid(day, at, exc), at
     at = DumpAt.in_bucket(cfg, s3, day, manifest.dump_key)
-    expected = provenance.expected_source(cfg, secrets)
+    expected = expected_source() if expected_source else provenance.expected_source(cfg, secrets)
     return manifest_mod.judge(manifest, expected, _object_size(s3, at.bucket, manifest.dump_key)), at
 
 

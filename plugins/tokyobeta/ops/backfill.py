@@ -18,6 +18,7 @@ means "already there" and is not an error. A failed run is never doubled either:
 
 from __future__ import annotations
 
+import functools
 import json
 from collections import Counter
 from dataclasses import asdict, dataclass, field
@@ -190,24 +191,14 @@ def decide(day: date, manifest: ManifestState, history: Sequence[LoadRecord], ru
 # --- gathering the facts ------------------------------------------------------------------
 
 
-class _CachedSecrets:
-    """judge_in_bucket asks Secrets Manager for the expected source on every day; once is enough."""
-
-    def __init__(self, client: Any):
-        self._client, self._cache = client, {}
-        self.exceptions = client.exceptions
-
-    def get_secret_value(self, SecretId: str) -> Any:  # noqa: N803 (boto3's spelling)
-        if SecretId not in self._cache:
-            self._cache[SecretId] = self._client.get_secret_value(SecretId=SecretId)
-        return self._cache[SecretId]
-
-
 def read_manifests(cfg: Any, s3: Any, secrets: Any, days: Iterable[date]) -> dict[date, ManifestState]:
+    from tokyobeta.ingest import provenance
     from tokyobeta.ingest.day import judge_in_bucket
 
-    cached = _CachedSecrets(secrets)
-    return {day: ManifestState.from_verdict(judge_in_bucket(cfg, s3, cached, day)[0]) for day in days}
+    # The trusted source is the same for every day of the window: one Secrets Manager read.
+    expected = functools.cache(lambda: provenance.expected_source(cfg, secrets))
+    return {day: ManifestState.from_verdict(judge_in_bucket(cfg, s3, secrets, day, expected_source=expected)[0])
+            for day in days}
 
 
 def read_history(conn: Any, ops_schema: str, start: date, end: date) -> dict[date, list[LoadRecord]]:
