@@ -17,6 +17,44 @@ if not os.environ["SCHEMA_PREFIX"]:
 
 REPO = Path(__file__).resolve().parents[1]
 
+# Proof 1 of the execution role (tests/support/awscalls.py): every AWS call made on behalf of
+# MWAA code is checked against deploy/execution-role.yaml.
+from support import awscalls  # noqa: E402
+
+awscalls.install()
+AWS_CALLS_SUMMARY = REPO / "test-artifacts" / "aws-calls.json"
+
+
+@pytest.hookimpl(hookwrapper=True, tryfirst=True)
+def pytest_runtest_setup(item):
+    # from the first fixture on (module fixtures run the DAGs), calls belong to this test
+    awscalls.RECORDER.test = item.nodeid
+    yield
+
+
+@pytest.fixture(autouse=True)
+def _aws_calls_within_the_execution_role(request):
+    yield
+    denied = awscalls.RECORDER.violations(request.node.nodeid)
+    for call in denied:
+        call.reported = True
+    if denied:
+        pytest.fail(f"{len(denied)} AWS call(s) made for MWAA code are not allowed by "
+                    "deploy/execution-role.yaml:\n" + "\n".join(c.describe() for c in denied[:20]), pytrace=False)
+
+
+def pytest_sessionfinish(session, exitstatus):
+    recorder = awscalls.RECORDER
+    if not recorder.calls:
+        return
+    recorder.write_summary(AWS_CALLS_SUMMARY)
+    # calls after a test's own check (a module fixture's teardown) fail the session instead
+    late = [c for c in recorder.violations() if not c.reported]
+    if late:
+        print("\nAWS calls not allowed by deploy/execution-role.yaml:\n" + "\n".join(c.describe() for c in late))
+        session.exitstatus = 1
+
+
 
 def _require_env(name: str) -> str:
     value = os.environ.get(name)
