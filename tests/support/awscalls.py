@@ -137,20 +137,19 @@ def settings_overrides(region: str, account: str) -> dict[str, str]:
     }
 
 
+@lru_cache(maxsize=1)
+def _shipped_template() -> dict:
+    return load_template()
+
+
 @lru_cache(maxsize=64)
 def _rendered(items: tuple[tuple[str, str], ...]) -> list[dict]:
-    template = load_template()
-    return render(policy_statements(template), dict(items))
+    return render(policy_statements(_shipped_template()), dict(items))
 
 
 def current_policy(region: str, account: str) -> list[dict]:
-    values = parameter_values(_template_parameters(), settings_overrides(region, account), region, account)
+    values = parameter_values(_shipped_template(), settings_overrides(region, account), region, account)
     return _rendered(tuple(sorted(values.items())))
-
-
-@lru_cache(maxsize=1)
-def _template_parameters() -> dict:
-    return {"Parameters": load_template()["Parameters"]}
 
 
 # --- the evaluator --------------------------------------------------------------------------------
