@@ -184,3 +184,24 @@ def test_the_nearest_project_frame_decides_whose_call_it_is():
         False, "tests/integration/test_x.py:test_it")
     assert role_of([lib, ("unusual_name", "on_failure", dag_file)])[0] is True
     assert role_of([lib]) == (False, "(no project frame)")
+
+
+def test_the_moto_view_widens_only_what_moto_cannot_scope(policy):
+    from support.iam_moto import moto_view
+
+    view = {s["Sid"]: s for s in moto_view(policy)}
+    assert set(view) == {s["Sid"] for s in policy}
+    assert view["TagArchivedDumps"]["Resource"] == obj("dumps-archive/*")  # S3 stays scoped
+    assert "s3:HeadObject" in view["ReadDumpsAndManifests"]["Action"]     # moto's name for HEAD
+    assert view["PublishAlerts"]["Resource"] == view["ReadSourceSecret"]["Resource"] == "*"
+    assert view["PutPipelineMetrics"]["Action"] == ["monitoring:PutMetricData"]  # CloudWatch's signing name
+    assert all("Condition" not in s and "NotResource" not in s for s in view.values())
+
+
+def test_the_moto_launcher_re_encodes_query_values_as_botocore_signs_them():
+    from support.moto_iam_server import _encoded
+
+    assert _encoded("/b?list-type=2&prefix=dumps-manifest/&encoding-type=url") == \
+        "/b?list-type=2&prefix=dumps-manifest%2F&encoding-type=url"
+    assert _encoded("/b/k?tagging") == "/b/k?tagging"
+    assert _encoded("/b/dumps/k.sql") == "/b/dumps/k.sql"
