@@ -205,3 +205,32 @@ def test_the_moto_launcher_re_encodes_query_values_as_botocore_signs_them():
         "/b?list-type=2&prefix=dumps-manifest%2F&encoding-type=url"
     assert _encoded("/b/k?tagging") == "/b/k?tagging"
     assert _encoded("/b/dumps/k.sql") == "/b/dumps/k.sql"
+
+
+def test_the_recorder_checks_a_pipeline_call_against_the_policy_rendered_with_the_settings(monkeypatch):
+    """One recorder on one S3 client answered by botocore's Stubber (no server needed for the
+    mapping, the stack and the policy); the session-wide recorder is detached from this client
+    so that the denied call below does not fail this test."""
+    import boto3
+    from botocore.stub import Stubber
+
+    from tokyobeta.ops import archive
+
+    monkeypatch.setenv("DUMP_BUCKET", "tb-unit-dumps")
+    monkeypatch.setenv("AWS_ACCOUNT_ID", ACCOUNT)
+    recorder = awscalls.Recorder()
+    s3 = boto3.session.Session(aws_access_key_id="k", aws_secret_access_key="s", region_name=REGION).client("s3")
+    s3.meta.events.unregister("provide-client-params", awscalls.RECORDER.on_params)
+    s3.meta.events.register("provide-client-params", recorder.on_params)
+    with Stubber(s3) as stub:
+        for _ in range(3):
+            stub.add_response("get_object_tagging", {"TagSet": []})
+        assert archive._tags(s3, "tb-unit-dumps", "dumps/gghouse_20260302.sql") == {}
+        archive._tags(s3, "tb-unit-other", "dumps/gghouse_20260302.sql")
+        s3.get_object_tagging(Bucket="tb-unit-other", Key="x")  # from test code: not the role's, not checked
+    allowed_call, denied_call = [c for c in recorder.calls if c.role]
+    assert [sid for _, sid in allowed_call.needs] == ["ReadDumpTags"]
+    assert allowed_call.caller == "tokyobeta.ops.archive:_tags"
+    assert recorder.violations() == [denied_call]
+    assert "s3:GetObjectTagging on arn:aws:s3:::tb-unit-other/dumps/gghouse_20260302.sql" in denied_call.describe()
+    assert len(recorder.calls) == 3 and recorder.summary()["actions"]["s3:GetObjectTagging"]["denied"] == 1
