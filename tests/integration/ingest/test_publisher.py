@@ -37,10 +37,19 @@ def contract_checksums(conn, schema: str) -> dict[str, int]:
     return {t: c for t, c in checksums(conn, schema).items() if t in TABLE_NAMES}
 
 
-def secret_for(secretsmanager, database: str, **changes) -> str:
+@pytest.fixture(autouse=True)
+def configured_secret(monkeypatch) -> str:
+    """Each test's secret is the configured SOURCE_SECRET_ID, as on MWAA, where the execution
+    role may read that one secret only (tests/support/awscalls.py checks every read against it)."""
+    secret_id = f"tokyobeta/test/{uuid.uuid4().hex[:8]}/source"
+    monkeypatch.setenv("SOURCE_SECRET_ID", secret_id)
+    return secret_id
+
+
+def secret_for(secretsmanager, database: str, name: str | None = None, **changes) -> str:
     from tokyobeta.ops import localstack
 
-    secret_id = f"tokyobeta/test/{uuid.uuid4().hex[:8]}/source"
+    secret_id = name or os.environ["SOURCE_SECRET_ID"]
     doc = {"host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]), "dbname": database,
            "username": os.environ["SOURCE_DB_USER"], "password": os.environ["SOURCE_DB_PASSWORD"], **changes}
     localstack.ensure_secret(secretsmanager, secret_id, {k: v for k, v in doc.items() if v is not ...})
@@ -217,7 +226,7 @@ def test_cli_refuses_while_frozen_and_names_the_missing_field(pub, secretsmanage
     assert frozen.returncode == 3 and "frozen" in frozen.stderr and "PUBLISH_FROZEN" in frozen.stderr
     assert objects(pub, "") == []
     bad = cli("publish-dump", "--date", str(DAY), SOURCE_SECRET_ID=secret_for(secretsmanager, sample_dump.database,
-                                                                               password=""))
+                                                                               f"{secret_id}-bad", password=""))
     assert bad.returncode == 1 and "missing password" in bad.stderr and "no valid manifest" in bad.stderr
     ok = cli("publish-dump", "--date", str(DAY), "--gzip", SOURCE_SECRET_ID=secret_id)
     assert ok.returncode == 0, ok.stderr
