@@ -22,13 +22,13 @@ from airflow.operators.python import PythonOperator
 
 from tokyobeta import dagkit, settings
 from tokyobeta.ops import alerts
-from tokyobeta.ops.verify import verify_environment
+from tokyobeta.ops.verify import DAG_ID, verify_environment
 from tokyobeta.ui import dagdoc
 
 cfg = settings.from_env()
 
 with DAG(
-    dag_id="tokyobeta_verify_env",
+    dag_id=DAG_ID,
     description="post-deploy check: DAGs import, dbt runs, connections, bucket and SNS topic",
     schedule=None,
     start_date=dagkit.START_DATE,
