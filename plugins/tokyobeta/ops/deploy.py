@@ -213,7 +213,8 @@ def wait_until_available(mwaa: Any, environment: str, *, requested_at: datetime,
             last_status = status
         created = last.get("CreatedAt")
         ours = seen_busy or (isinstance(created, datetime) and created >= requested_at - CLOCK_SKEW)
-        if status in FAILED_STATUSES:
+        # a failed state left over from an earlier update is not ours: it should turn UPDATING
+        if status in FAILED_STATUSES and (ours or not isinstance(created, datetime)):
             raise DeployFailed(f"environment {environment} is {status} after the update: {_update_error(env)}")
         if ours and last.get("Status") == "FAILED":
             raise DeployFailed(f"the update of {environment} failed and MWAA rolled it back to the previous "

@@ -218,6 +218,21 @@ def test_a_failed_verify_run_exits_non_zero_naming_the_task_and_its_log(bundle, 
     assert f"{deploy.VERIFY_DAG_ID} ended failed; failed: verify" in err
 
 
+def test_a_failure_left_from_an_earlier_update_is_waited_out(versioned_bucket, mwaa):
+    client, stub = mwaa
+    asked = datetime.now(timezone.utc)
+    earlier = asked - timedelta(days=1)
+    expect_status(stub, versioned_bucket,
+                  env_answer(versioned_bucket, "UPDATE_FAILED", "FAILED", created=earlier,
+                             error={"ErrorCode": "OLD", "ErrorMessage": "yesterday's failure"}),
+                  env_answer(versioned_bucket, "UPDATING", "PENDING", created=asked),
+                  env_answer(versioned_bucket, "AVAILABLE", "SUCCESS", created=asked))
+    clock = SteppedClock()
+    waited = deploy.wait_until_available(client, ENVIRONMENT, requested_at=asked, timeout=3600, interval=30,
+                                         clock=clock, sleep=clock.sleep)
+    assert (waited.status, waited.polls, waited.seconds) == ("AVAILABLE", 3, 60)
+
+
 def test_waiting_for_available_times_out(versioned_bucket, mwaa):
     client, stub = mwaa
     # polls at 0, 30 and 60 s of a 60 s timeout, then gives up
