@@ -374,6 +374,9 @@ def cmd_package(args: argparse.Namespace) -> int:
          arg("--upload-only", action="store_true",
              help="first-time setup: upload the release and print the mwaa-environment stack parameters; no MWAA call"),
          arg("--no-verify", action="store_true", help="wait for AVAILABLE but do not trigger tokyobeta_verify_env"),
+         arg("--verify-only", action="store_true",
+             help="upload and change nothing: run tokyobeta_verify_env in --env (after the environment stack "
+                  "created it, or a rollback)"),
          arg("--wait-minutes", type=float, default=None, help="default: DEPLOY_WAIT_MINUTES"),
          arg("--verify-minutes", type=float, default=None, help="default: DEPLOY_VERIFY_MINUTES"),
          arg("--poll-seconds", type=float, default=None, help="default: DEPLOY_POLL_SECONDS"))
@@ -385,10 +388,38 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     cfg = settings.from_env()
     repo = _repo_root()
-    if args.upload_only == bool(args.environment):
+    if args.upload_only == bool(args.environment) or (args.verify_only and not args.environment):
         print("tokyobeta deploy: give --env NAME (deploy to an environment) or --upload-only (none exists yet)",
               file=sys.stderr)
         return 2
+    interval = args.poll_seconds if args.poll_seconds is not None else cfg.deploy_poll_seconds
+    wait_minutes = args.wait_minutes if args.wait_minutes is not None else cfg.deploy_wait_minutes
+    verify_minutes = args.verify_minutes if args.verify_minutes is not None else cfg.deploy_verify_minutes
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    def verify(mwaa: Any, label: str) -> int:
+        run = deploy.run_verify(MwaaRestApi(mwaa, args.environment), run_id=deploy.verify_run_id(label),
+                                timeout=verify_minutes * 60, interval=interval, say=say)
+        print(deploy.render_verify(run, args.environment))
+        if not run.ok:
+            print(f"tokyobeta deploy: FAILED: {deploy.VERIFY_DAG_ID} ended {run.state}; failed: "
+                  f"{', '.join(t.task_id for t in run.failed_tasks()) or '(no task failed: see the run)'}",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    if args.verify_only:
+        try:
+            deploy.check_account(_aws("sts"), cfg.deploy_account_id)
+            return verify(_aws("mwaa"), "verify-only")
+        except deploy.DeployRefused as exc:
+            print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
+            return 1
+        except (deploy.DeployFailed, ApiUnreachable) as exc:
+            print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
+            return 1
     bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
     mwaa = None if args.upload_only else _aws("mwaa")
     try:
@@ -411,13 +442,6 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     print(f"deploy/mwaa-environment.yaml parameters of this release: {overrides}")
     if args.upload_only:
         return 0
-
-    def say(line: str) -> None:
-        print(line, flush=True)
-
-    interval = args.poll_seconds if args.poll_seconds is not None else cfg.deploy_poll_seconds
-    wait_minutes = args.wait_minutes if args.wait_minutes is not None else cfg.deploy_wait_minutes
-    verify_minutes = args.verify_minutes if args.verify_minutes is not None else cfg.deploy_verify_minutes
     try:
         say(f"waiting for {done.environment} to be AVAILABLE (up to {wait_minutes:g} min, every {interval:g} s)")
         waited = deploy.wait_until_available(mwaa, done.environment, requested_at=done.requested_at,
@@ -426,19 +450,10 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         if args.no_verify:
             say(f"not verified (--no-verify): trigger {deploy.VERIFY_DAG_ID} before trusting this environment")
             return 0
-        run = deploy.run_verify(MwaaRestApi(mwaa, done.environment),
-                                run_id=deploy.verify_run_id(done.release), timeout=verify_minutes * 60,
-                                interval=interval, say=say)
+        return verify(mwaa, done.release)
     except (deploy.DeployFailed, ApiUnreachable) as exc:
         print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
         return 1
-    print(deploy.render_verify(run, done.environment))
-    if not run.ok:
-        print(f"tokyobeta deploy: FAILED: {deploy.VERIFY_DAG_ID} ended {run.state}; failed: "
-              f"{', '.join(t.task_id for t in run.failed_tasks()) or '(no task failed: see the run)'}",
-              file=sys.stderr)
-        return 1
-    return 0
 
 
 def _flag_date(flag: str) -> Callable[[str], Any]:

@@ -271,3 +271,15 @@ def test_upload_only_uploads_the_release_and_prints_the_stack_parameters_without
             f"StartupScriptS3ObjectVersion={held[prefix + 'startup.sh']}") in out
     assert cli.main(["deploy", "--bucket", versioned_bucket, "--bundle", str(bundle)]) == 2
     assert "give --env NAME" in capsys.readouterr().err
+
+
+def test_verify_only_changes_nothing_and_reports_the_run(versioned_bucket, cli_with, s3, monkeypatch, capsys):
+    stub = cli_with
+    expect_verify_run(stub, "success", [{"task_id": "verify", "state": "success", "try_number": 1}], paused=False)
+    args = ["deploy", "--bucket", versioned_bucket, "--env", ENVIRONMENT, "--verify-only", "--poll-seconds", "0.02"]
+    assert cli.main(args) == 0, capsys.readouterr().err
+    assert "run deploy__verify-only__" in capsys.readouterr().out
+    assert s3.list_object_versions(Bucket=versioned_bucket).get("Versions") is None
+    monkeypatch.setenv("DEPLOY_ACCOUNT_ID", "210987654321")  # refused before any MWAA call
+    assert cli.main(args) == 1
+    assert "refused: the AWS credentials in use belong to account" in capsys.readouterr().err
