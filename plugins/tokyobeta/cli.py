@@ -373,6 +373,9 @@ def cmd_package(args: argparse.Namespace) -> int:
          arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"),
          arg("--upload-only", action="store_true",
              help="first-time setup: upload the release and print the mwaa-environment stack parameters; no MWAA call"),
+         arg("--release", default=None, metavar="ID",
+             help="rollback: point --env at the release ID already under RELEASE_PREFIX (upload nothing), "
+                  "then wait and verify as usual"),
          arg("--no-verify", action="store_true", help="wait for AVAILABLE but do not trigger tokyobeta_verify_env"),
          arg("--verify-only", action="store_true",
              help="upload and change nothing: run tokyobeta_verify_env in --env (after the environment stack "
@@ -388,7 +391,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
 
     cfg = settings.from_env()
     repo = _repo_root()
-    if args.upload_only == bool(args.environment) or (args.verify_only and not args.environment):
+    if args.upload_only == bool(args.environment) or (args.upload_only and args.release):
         print("tokyobeta deploy: give --env NAME (deploy to an environment) or --upload-only (none exists yet)",
               file=sys.stderr)
         return 2
@@ -423,7 +426,11 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
     mwaa = None if args.upload_only else _aws("mwaa")
     try:
-        if args.upload_only:
+        if args.release:
+            done = deploy.redeploy(args.release, s3=_aws("s3"), sts=_aws("sts"), mwaa=mwaa, bucket=args.bucket,
+                                   environment=args.environment, account_id=cfg.deploy_account_id,
+                                   releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+        elif args.upload_only:
             done = deploy.upload_only(bundle, s3=_aws("s3"), sts=_aws("sts"), bucket=args.bucket,
                                       account_id=cfg.deploy_account_id, releases_prefix=cfg.release_prefix)
         else:
@@ -433,8 +440,8 @@ def cmd_deploy(args: argparse.Namespace) -> int:
     except (deploy.DeployRefused, release.ReleaseError) as exc:
         print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
         return 1
-    print(f"release {done.release}: {done.uploaded} files in s3://{done.bucket}/{done.prefix}"
-          + (f"; environment {done.environment} updated" if done.environment else ""))
+    print(f"release {done.release}: " + (f"{done.uploaded} files in " if done.uploaded else "already in ")
+          + f"s3://{done.bucket}/{done.prefix}" + (f"; environment {done.environment} updated" if done.environment else ""))
     for name, version in sorted(done.object_versions.items()):
         if name in deploy.VERSIONED_FILES:
             print(f"  {name:18} version {version}")

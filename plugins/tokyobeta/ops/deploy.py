@@ -174,6 +174,36 @@ def deploy(bundle: Path, *, s3: Any, sts: Any, mwaa: Any, bucket: str, environme
     return Deployment(info["release"], bucket, prefix, versions, len(names), environment, update, requested_at)
 
 
+def released_versions(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
+    """The object versions of a release already in S3. A release is written once, so each file
+    has one version; RELEASE.json, uploaded last, proves the upload completed."""
+    listing = s3.list_object_versions(Bucket=bucket, Prefix=prefix).get("Versions", [])
+    versions = {v["Key"].removeprefix(prefix): v["VersionId"] for v in listing if v.get("IsLatest")}
+    missing = [name for name in (*VERSIONED_FILES, release.RELEASE_INFO) if name not in versions]
+    if missing:
+        raise DeployRefused(f"s3://{bucket}/{prefix} is not a complete release (missing {missing}); "
+                            f"list the releases with `aws s3 ls s3://{bucket}/{prefix.rsplit('/', 2)[0]}/`")
+    return versions
+
+
+def redeploy(release_id: str, *, s3: Any, sts: Any, mwaa: Any, bucket: str, environment: str, account_id: str,
+             releases_prefix: str, aws_conn_id: str) -> Deployment:
+    """Rollback (or forward again): points the environment at a release uploaded before; uploads nothing."""
+    check_account(sts, account_id)
+    env = mwaa.get_environment(Name=environment)["Environment"]
+    if env.get("SourceBucketArn") != f"arn:aws:s3:::{bucket}":
+        raise DeployRefused(f"environment {environment} reads {env.get('SourceBucketArn')}, not bucket {bucket}")
+    prefix = f"{releases_prefix}{release_id}/"
+    versions = released_versions(s3, bucket, prefix)
+    update = environment_update(environment, prefix, versions,
+                                {**(env.get("AirflowConfigurationOptions") or {}),
+                                 **environment_options(bucket, prefix, aws_conn_id)})
+    requested_at = datetime.now(timezone.utc)
+    mwaa.update_environment(**update)
+    log.info("environment %s now runs the earlier release %s", environment, release_id)
+    return Deployment(release_id, bucket, prefix, versions, 0, environment, update, requested_at)
+
+
 # --- after update_environment: wait for the environment, then verify it from inside ---
 
 Say = Callable[[str], None]

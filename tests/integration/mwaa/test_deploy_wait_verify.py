@@ -283,3 +283,36 @@ def test_verify_only_changes_nothing_and_reports_the_run(versioned_bucket, cli_w
     monkeypatch.setenv("DEPLOY_ACCOUNT_ID", "210987654321")  # refused before any MWAA call
     assert cli.main(args) == 1
     assert "refused: the AWS credentials in use belong to account" in capsys.readouterr().err
+
+
+def test_rollback_points_the_environment_at_an_earlier_release_then_waits_and_verifies(bundle, versioned_bucket,
+                                                                                       cli_with, s3, capsys):
+    stub = cli_with
+    assert cli.main(["deploy", "--bucket", versioned_bucket, "--upload-only", "--bundle", str(bundle)]) == 0
+    capsys.readouterr()
+    earlier = release.release_info(bundle)["release"]
+    prefix = f"releases/{earlier}/"
+    held = {v["Key"]: v["VersionId"] for v in s3.list_object_versions(Bucket=versioned_bucket)["Versions"]}
+    stub.add_response("get_environment", env_answer(versioned_bucket, "AVAILABLE"), {"Name": ENVIRONMENT})
+    stub.add_response("update_environment", {"Arn": "arn"}, {
+        "Name": ENVIRONMENT, "DagS3Path": f"{prefix}dags",
+        "PluginsS3Path": f"{prefix}plugins.zip", "PluginsS3ObjectVersion": held[f"{prefix}plugins.zip"],
+        "RequirementsS3Path": f"{prefix}requirements.txt",
+        "RequirementsS3ObjectVersion": held[f"{prefix}requirements.txt"],
+        "StartupScriptS3Path": f"{prefix}startup.sh", "StartupScriptS3ObjectVersion": held[f"{prefix}startup.sh"],
+        "AirflowConfigurationOptions": deploy.environment_options(versioned_bucket, prefix, "aws_default")})
+    expect_status(stub, versioned_bucket, env_answer(versioned_bucket, "UPDATING", "PENDING"),
+                  env_answer(versioned_bucket, "AVAILABLE", "SUCCESS"))
+    expect_verify_run(stub, "success", [{"task_id": "verify", "state": "success", "try_number": 1}], paused=False)
+    before = len(held)
+
+    rc = cli.main(["deploy", "--bucket", versioned_bucket, "--env", ENVIRONMENT, "--release", earlier,
+                   "--poll-seconds", "0.02"])
+    out, err = capsys.readouterr()
+    assert rc == 0, err
+    assert f"release {earlier}: already in s3://{versioned_bucket}/{prefix}" in out
+    assert len(s3.list_object_versions(Bucket=versioned_bucket)["Versions"]) == before  # nothing uploaded
+
+    stub.add_response("get_environment", env_answer(versioned_bucket, "AVAILABLE"), {"Name": ENVIRONMENT})
+    assert cli.main(["deploy", "--bucket", versioned_bucket, "--env", ENVIRONMENT, "--release", "nosuchrelease"]) == 1
+    assert "releases/nosuchrelease/ is not a complete release" in capsys.readouterr().err
