@@ -11,7 +11,8 @@ task fails (and alerts) when any check fails. Locally the same checks are `tokyo
 ### Settings
 
 ### How to rerun a day
-This DAG has no days: trigger it after every deploy (Trigger DAG), and again after fixing
+This DAG has no days: `tokyobeta deploy` triggers it after every deploy and waits for it
+(`tokyobeta deploy --verify-only` runs it alone); trigger it again (Trigger DAG) after fixing
 whatever its log reported as FAILED.
 """
 
