@@ -453,7 +453,7 @@ def cmd_deploy(args: argparse.Namespace) -> int:
         say(f"waiting for {done.environment} to be AVAILABLE (up to {wait_minutes:g} min, every {interval:g} s)")
         waited = deploy.wait_until_available(mwaa, done.environment, requested_at=done.requested_at,
                                              timeout=wait_minutes * 60, interval=interval, say=say)
-        say(f"{done.environment} is AVAILABLE on release {done.release} after {waited.seconds / 60:.1f} min")
+        say(f"{done.environment} is AVAILABLE on release {done.release} after {deploy.duration(waited.seconds)}")
         if args.no_verify:
             say(f"not verified (--no-verify): trigger {deploy.VERIFY_DAG_ID} before trusting this environment")
             return 0

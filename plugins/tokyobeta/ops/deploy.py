@@ -341,13 +341,17 @@ def run_verify(api: AirflowApi, *, run_id: str, timeout: float, interval: float,
     return VerifyRun(run_id, state, clock() - started, tasks)
 
 
+def duration(seconds: float) -> str:
+    return f"{seconds / 60:.1f} min" if seconds >= 120 else f"{seconds:.1f} s"
+
+
 def verify_run_id(release_id: str, now: datetime | None = None) -> str:
     stamp = (now or datetime.now(timezone.utc)).strftime("%Y%m%dT%H%M%SZ")
     return f"deploy__{release_id}__{stamp}"
 
 
 def render_verify(run: VerifyRun, environment: str, dag_id: str = VERIFY_DAG_ID) -> str:
-    lines = [f"{dag_id} run {run.run_id}: {run.state} in {run.seconds:.0f} s"]
+    lines = [f"{dag_id} run {run.run_id}: {run.state} in {duration(run.seconds)}"]
     lines += [f"  {t.state:16} {t.task_id} (try {t.try_number})" for t in run.tasks]
     for task in run.failed_tasks():
         lines.append(f"  FAILED {task.task_id}: log in {task_log_location(environment, dag_id, run.run_id, task)}")
