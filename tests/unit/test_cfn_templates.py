@@ -47,9 +47,10 @@ def walk(node: Any):
             yield from walk(value)
 
 
-def resolve(node: Any, names: dict[str, str], exports: dict[str, str]) -> Any:
-    """Evaluates Ref, Fn::Sub and Fn::ImportValue with the given parameters and exports - the
-    subset of CloudFormation these templates use where the tests compare values."""
+def resolve(node: Any, names: dict[str, Any], exports: dict[str, str]) -> Any:
+    """Evaluates Ref, Fn::Sub, Fn::ImportValue and the list and condition functions with the given
+    parameters and exports - the subset of CloudFormation these templates use where the tests
+    compare values."""
     if isinstance(node, list):
         return [resolve(v, names, exports) for v in node]
     if not isinstance(node, dict):
@@ -58,6 +59,20 @@ def resolve(node: Any, names: dict[str, str], exports: dict[str, str]) -> Any:
         return names[node["Ref"]]
     if set(node) == {"Fn::ImportValue"}:
         return exports[resolve(node["Fn::ImportValue"], names, exports)]
+    if set(node) == {"Fn::Join"}:
+        sep, items = node["Fn::Join"]
+        return sep.join(resolve(items, names, exports))
+    if set(node) == {"Fn::Split"}:
+        sep, text = node["Fn::Split"]
+        return resolve(text, names, exports).split(sep)
+    if set(node) == {"Fn::Select"}:
+        index, items = node["Fn::Select"]
+        return resolve(items, names, exports)[int(index)]
+    if set(node) == {"Fn::Equals"}:
+        left, right = resolve(node["Fn::Equals"], names, exports)
+        return left == right
+    if set(node) == {"Fn::Not"}:
+        return not resolve(node["Fn::Not"][0], names, exports)
     if set(node) == {"Fn::Sub"}:
         spec = node["Fn::Sub"]
         text, local = (spec, {}) if isinstance(spec, str) else (spec[0], spec[1])
@@ -141,6 +156,23 @@ def test_subscriptions_are_parameters(foundation):
     assert all("Condition" in s for s in subs.values()), "a subscription with an empty endpoint must not exist"
     assert foundation["Parameters"]["AlertEmails"]["Default"] == ""
     assert foundation["Parameters"]["AlertHttpsEndpoint"]["Default"] == ""
+
+
+@pytest.mark.parametrize("emails, https, expected", [
+    ("", "", []),
+    ("a@example.com", "", ["a@example.com"]),
+    ("a@example.com,b@example.com", "https://pager.example.com/sns", ["a@example.com", "b@example.com",
+                                                                      "https://pager.example.com/sns"]),
+    ("a@example.com,b@example.com,c@example.com", "", ["a@example.com", "b@example.com", "c@example.com"]),
+])
+def test_exactly_the_given_endpoints_are_subscribed(foundation, emails, https, expected):
+    # CloudFormation passes an empty CommaDelimitedList as [""]
+    names = {"AlertEmails": emails.split(","), "AlertHttpsEndpoint": https, "EnvironmentName": "prod",
+             "BucketName": "", "SourceSecretName": ""}
+    conditions = {name: resolve(body, names, {}) for name, body in foundation["Conditions"].items()}
+    created = [resolve(r["Properties"]["Endpoint"], names, {})
+               for r in resources(foundation, "AWS::SNS::Subscription").values() if conditions[r["Condition"]]]
+    assert created == expected
 
 
 def test_the_secret_has_the_publishers_fields_and_no_value(foundation):
