@@ -41,6 +41,8 @@ VERSIONED_FILES = {"plugins.zip": "Plugins", "requirements.txt": "Requirements",
 STACK_VERSION_PARAMETERS = {name: f"{field}S3ObjectVersion" for name, field in VERSIONED_FILES.items()}
 # Statuses after which waiting is pointless: the update failed, or the environment is gone.
 FAILED_STATUSES = frozenset({"UPDATE_FAILED", "UNAVAILABLE", "CREATE_FAILED", "DELETING", "DELETED"})
+# Statuses of an update (or creation) in progress: seeing one proves the update started.
+BUSY_STATUSES = frozenset({"UPDATING", "ROLLING_BACK", "PENDING", "CREATING"})
 # Our clock and AWS's may disagree; an update created this much "before" we asked is still ours.
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -156,21 +158,31 @@ def upload_only(bundle: Path, *, s3: Any, sts: Any, bucket: str, account_id: str
     return Deployment(info["release"], bucket, prefix, versions, len(names), "", {})
 
 
-def deploy(bundle: Path, *, s3: Any, sts: Any, mwaa: Any, bucket: str, environment: str,
-           account_id: str, releases_prefix: str, aws_conn_id: str) -> Deployment:
-    info, names = _checked_bundle(bundle)
-    check_account(sts, account_id)
-
+def _environment_of(mwaa: Any, environment: str, bucket: str) -> dict[str, Any]:
     env = mwaa.get_environment(Name=environment)["Environment"]
     if env.get("SourceBucketArn") != f"arn:aws:s3:::{bucket}":
         raise DeployRefused(f"environment {environment} reads {env.get('SourceBucketArn')}, not bucket {bucket}")
-    prefix, versions = _upload_release(s3, bucket, releases_prefix, bundle, info, names)
+    return env
+
+
+def _point(mwaa: Any, env: dict[str, Any], environment: str, bucket: str, prefix: str, versions: dict[str, str],
+           aws_conn_id: str) -> tuple[dict[str, Any], datetime]:
     update = environment_update(environment, prefix, versions,
                                 {**(env.get("AirflowConfigurationOptions") or {}),
                                  **environment_options(bucket, prefix, aws_conn_id)})
     requested_at = datetime.now(timezone.utc)
     mwaa.update_environment(**update)
-    log.info("environment %s now runs release %s from s3://%s/%s", environment, info["release"], bucket, prefix)
+    log.info("environment %s now runs s3://%s/%s", environment, bucket, prefix)
+    return update, requested_at
+
+
+def deploy(bundle: Path, *, s3: Any, sts: Any, mwaa: Any, bucket: str, environment: str,
+           account_id: str, releases_prefix: str, aws_conn_id: str) -> Deployment:
+    info, names = _checked_bundle(bundle)
+    check_account(sts, account_id)
+    env = _environment_of(mwaa, environment, bucket)
+    prefix, versions = _upload_release(s3, bucket, releases_prefix, bundle, info, names)
+    update, requested_at = _point(mwaa, env, environment, bucket, prefix, versions, aws_conn_id)
     return Deployment(info["release"], bucket, prefix, versions, len(names), environment, update, requested_at)
 
 
@@ -190,17 +202,10 @@ def redeploy(release_id: str, *, s3: Any, sts: Any, mwaa: Any, bucket: str, envi
              releases_prefix: str, aws_conn_id: str) -> Deployment:
     """Rollback (or forward again): points the environment at a release uploaded before; uploads nothing."""
     check_account(sts, account_id)
-    env = mwaa.get_environment(Name=environment)["Environment"]
-    if env.get("SourceBucketArn") != f"arn:aws:s3:::{bucket}":
-        raise DeployRefused(f"environment {environment} reads {env.get('SourceBucketArn')}, not bucket {bucket}")
+    env = _environment_of(mwaa, environment, bucket)
     prefix = f"{releases_prefix}{release_id}/"
     versions = released_versions(s3, bucket, prefix)
-    update = environment_update(environment, prefix, versions,
-                                {**(env.get("AirflowConfigurationOptions") or {}),
-                                 **environment_options(bucket, prefix, aws_conn_id)})
-    requested_at = datetime.now(timezone.utc)
-    mwaa.update_environment(**update)
-    log.info("environment %s now runs the earlier release %s", environment, release_id)
+    update, requested_at = _point(mwaa, env, environment, bucket, prefix, versions, aws_conn_id)
     return Deployment(release_id, bucket, prefix, versions, 0, environment, update, requested_at)
 
 
@@ -251,9 +256,9 @@ def wait_until_available(mwaa: Any, environment: str, *, requested_at: datetime,
                                f"release: {_update_error(env)}")
         if status == "AVAILABLE" and ours and last.get("Status") == "SUCCESS":
             return Waited(status, clock() - started, polls)
-        seen_busy = seen_busy or status != "AVAILABLE"
+        seen_busy = seen_busy or status in BUSY_STATUSES
         if clock() - started >= timeout:
-            raise DeployFailed(f"environment {environment} is still {status} after {timeout / 60:.0f} min "
+            raise DeployFailed(f"environment {environment} is still {status} after {duration(timeout)} "
                                f"(DEPLOY_WAIT_MINUTES / --wait-minutes); the update goes on: watch "
                                f"`aws mwaa get-environment --name {environment}`, then trigger {VERIFY_DAG_ID}")
         sleep(interval)
@@ -301,7 +306,7 @@ def run_verify(api: AirflowApi, *, run_id: str, timeout: float, interval: float,
 
     def waited_too_long(what: str) -> None:
         if clock() - started >= timeout:
-            raise DeployFailed(f"{what} after {timeout / 60:.0f} min (DEPLOY_VERIFY_MINUTES / --verify-minutes) "
+            raise DeployFailed(f"{what} after {duration(timeout)} (DEPLOY_VERIFY_MINUTES / --verify-minutes) "
                                f"on {api.where}")
         sleep(interval)
 

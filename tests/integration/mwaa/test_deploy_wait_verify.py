@@ -228,12 +228,14 @@ def test_a_failure_left_from_an_earlier_update_is_waited_out(versioned_bucket, m
     expect_status(stub, versioned_bucket,
                   env_answer(versioned_bucket, "UPDATE_FAILED", "FAILED", created=earlier,
                              error={"ErrorCode": "OLD", "ErrorMessage": "yesterday's failure"}),
+                  env_answer(versioned_bucket, "UPDATE_FAILED", "FAILED", created=earlier,
+                             error={"ErrorCode": "OLD", "ErrorMessage": "yesterday's failure"}),
                   env_answer(versioned_bucket, "UPDATING", "PENDING", created=asked),
                   env_answer(versioned_bucket, "AVAILABLE", "SUCCESS", created=asked))
     clock = SteppedClock()
     waited = deploy.wait_until_available(client, ENVIRONMENT, requested_at=asked, timeout=3600, interval=30,
                                          clock=clock, sleep=clock.sleep)
-    assert (waited.status, waited.polls, waited.seconds) == ("AVAILABLE", 3, 60)
+    assert (waited.status, waited.polls, waited.seconds) == ("AVAILABLE", 4, 90)
 
 
 def test_waiting_for_available_times_out(versioned_bucket, mwaa):
@@ -241,7 +243,7 @@ def test_waiting_for_available_times_out(versioned_bucket, mwaa):
     # polls at 0, 30 and 60 s of a 60 s timeout, then gives up
     expect_status(stub, versioned_bucket, *[env_answer(versioned_bucket, "UPDATING", "PENDING")] * 3)
     clock = SteppedClock()
-    with pytest.raises(deploy.DeployFailed, match=f"environment {ENVIRONMENT} is still UPDATING after 1 min"):
+    with pytest.raises(deploy.DeployFailed, match=f"environment {ENVIRONMENT} is still UPDATING after 60.0 s"):
         deploy.wait_until_available(client, ENVIRONMENT, requested_at=datetime.now(timezone.utc), timeout=60,
                                     interval=30, clock=clock, sleep=clock.sleep)
     assert clock.sleeps == [30, 30]
@@ -255,7 +257,7 @@ def test_a_verify_run_that_does_not_finish_times_out(mwaa):
     for _ in range(3):  # at 0, 60 and 120 s of a 120 s timeout
         rest(stub, "GET", f"{DAG}/dagRuns/r", {"dag_run_id": "r", "state": "running"})
     clock = SteppedClock()
-    with pytest.raises(deploy.DeployFailed, match="run r of tokyobeta_verify_env still running after 2 min"):
+    with pytest.raises(deploy.DeployFailed, match="run r of tokyobeta_verify_env still running after 2.0 min"):
         deploy.run_verify(MwaaRestApi(client, ENVIRONMENT), run_id="r", timeout=120, interval=60, clock=clock,
                           sleep=clock.sleep)
 
