@@ -278,6 +278,23 @@ def test_every_configuration_option_is_one_airflow_2_11_2_or_cosmos_reads(enviro
     assert unknown == []
 
 
+def test_every_option_fits_the_mwaa_api(environment):
+    """MWAA rejects an option key or value outside its API model's patterns (an empty value too)
+    only when the stack is created; botocore's model of the API says so up front."""
+    import botocore.session
+
+    model = botocore.session.get_session().get_service_model("mwaa")
+    key, value = model.shape_for("ConfigKey").metadata, model.shape_for("ConfigValue").metadata
+    params = load("mwaa-environment.yaml")["Parameters"]
+    for name, option in environment["AirflowConfigurationOptions"].items():
+        assert re.fullmatch(key["pattern"], name) and len(name) <= key["max"], name
+        if isinstance(option, str):
+            assert re.fullmatch(value["pattern"], option) and len(option) >= value["min"], name
+        elif "Ref" in option:
+            param = params[option["Ref"]]
+            assert param.get("MinLength", 0) >= value["min"], f"{name}: parameter {option['Ref']} may be empty"
+
+
 def test_the_options_the_pipeline_relies_on_are_set(environment):
     options = environment["AirflowConfigurationOptions"]
     assert options["core.check_slas"] == "True"  # the gold SLA (ops/sla.py)
