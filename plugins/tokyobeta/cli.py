@@ -366,31 +366,101 @@ def cmd_package(args: argparse.Namespace) -> int:
     return 0
 
 
-@command("deploy", "upload a release bundle to an immutable S3 prefix and point the MWAA environment at it",
+@command("deploy", "upload a release bundle to an immutable S3 prefix, point the MWAA environment at it, wait "
+         "until it is AVAILABLE and run tokyobeta_verify_env in it",
          arg("--bucket", required=True, help="the environment's source bucket (versioned)"),
-         arg("--env", dest="environment", required=True, help="the MWAA environment name"),
-         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"))
+         arg("--env", dest="environment", default=None, help="the MWAA environment name (not with --upload-only)"),
+         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"),
+         arg("--upload-only", action="store_true",
+             help="first-time setup: upload the release and print the mwaa-environment stack parameters; no MWAA call"),
+         arg("--release", default=None, metavar="ID",
+             help="rollback: point --env at the release ID already under RELEASE_PREFIX (upload nothing), "
+                  "then wait and verify as usual"),
+         arg("--no-verify", action="store_true", help="wait for AVAILABLE but do not trigger tokyobeta_verify_env"),
+         arg("--verify-only", action="store_true",
+             help="upload and change nothing: run tokyobeta_verify_env in --env (after the environment stack "
+                  "created it, or a rollback)"),
+         arg("--wait-minutes", type=float, default=None, help="default: DEPLOY_WAIT_MINUTES"),
+         arg("--verify-minutes", type=float, default=None, help="default: DEPLOY_VERIFY_MINUTES"),
+         arg("--poll-seconds", type=float, default=None, help="default: DEPLOY_POLL_SECONDS"))
 def cmd_deploy(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from tokyobeta.io.airflow_api import ApiUnreachable, MwaaRestApi
     from tokyobeta.ops import deploy, release
 
     cfg = settings.from_env()
     repo = _repo_root()
+    if args.upload_only == bool(args.environment) or (args.upload_only and args.release):
+        print("tokyobeta deploy: give --env NAME (deploy to an environment) or --upload-only (none exists yet)",
+              file=sys.stderr)
+        return 2
+    interval = args.poll_seconds if args.poll_seconds is not None else cfg.deploy_poll_seconds
+    wait_minutes = args.wait_minutes if args.wait_minutes is not None else cfg.deploy_wait_minutes
+    verify_minutes = args.verify_minutes if args.verify_minutes is not None else cfg.deploy_verify_minutes
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    def verify(mwaa: Any, label: str) -> int:
+        run = deploy.run_verify(MwaaRestApi(mwaa, args.environment), run_id=deploy.verify_run_id(label),
+                                timeout=verify_minutes * 60, interval=interval, say=say)
+        print(deploy.render_verify(run, args.environment))
+        if not run.ok:
+            print(f"tokyobeta deploy: FAILED: {deploy.VERIFY_DAG_ID} ended {run.state}; failed: "
+                  f"{', '.join(t.task_id for t in run.failed_tasks()) or '(no task failed: see the run)'}",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    if args.verify_only:
+        try:
+            deploy.check_account(_aws("sts"), cfg.deploy_account_id)
+            return verify(_aws("mwaa"), "verify-only")
+        except deploy.DeployRefused as exc:
+            print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
+            return 1
+        except (deploy.DeployFailed, ApiUnreachable) as exc:
+            print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
+            return 1
     bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
+    mwaa = None if args.upload_only else _aws("mwaa")
     try:
-        done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=_aws("mwaa"), bucket=args.bucket,
-                             environment=args.environment, account_id=cfg.deploy_account_id,
-                             releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+        if args.release:
+            done = deploy.redeploy(args.release, s3=_aws("s3"), sts=_aws("sts"), mwaa=mwaa, bucket=args.bucket,
+                                   environment=args.environment, account_id=cfg.deploy_account_id,
+                                   releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+        elif args.upload_only:
+            done = deploy.upload_only(bundle, s3=_aws("s3"), sts=_aws("sts"), bucket=args.bucket,
+                                      account_id=cfg.deploy_account_id, releases_prefix=cfg.release_prefix)
+        else:
+            done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=mwaa, bucket=args.bucket,
+                                 environment=args.environment, account_id=cfg.deploy_account_id,
+                                 releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
     except (deploy.DeployRefused, release.ReleaseError) as exc:
         print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
         return 1
-    print(f"release {done.release}: {done.uploaded} files in s3://{done.bucket}/{done.prefix}; "
-          f"environment {done.environment} updated")
+    print(f"release {done.release}: " + (f"{done.uploaded} files in " if done.uploaded else "already in ")
+          + f"s3://{done.bucket}/{done.prefix}" + (f"; environment {done.environment} updated" if done.environment else ""))
     for name, version in sorted(done.object_versions.items()):
         if name in deploy.VERSIONED_FILES:
             print(f"  {name:18} version {version}")
-    return 0
+    overrides = " ".join(f"{k}={v}" for k, v in done.stack_parameters().items())
+    print(f"deploy/mwaa-environment.yaml parameters of this release: {overrides}")
+    if args.upload_only:
+        return 0
+    try:
+        say(f"waiting for {done.environment} to be AVAILABLE (up to {wait_minutes:g} min, every {interval:g} s)")
+        waited = deploy.wait_until_available(mwaa, done.environment, requested_at=done.requested_at,
+                                             timeout=wait_minutes * 60, interval=interval, say=say)
+        say(f"{done.environment} is AVAILABLE on release {done.release} after {deploy.duration(waited.seconds)}")
+        if args.no_verify:
+            say(f"not verified (--no-verify): trigger {deploy.VERIFY_DAG_ID} before trusting this environment")
+            return 0
+        return verify(mwaa, done.release)
+    except (deploy.DeployFailed, ApiUnreachable) as exc:
+        print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
+        return 1
 
 
 def _flag_date(flag: str) -> Callable[[str], Any]:
