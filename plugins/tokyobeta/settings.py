@@ -149,6 +149,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("AIRFLOW_API_URL", "", str, "Webserver of `tokyobeta backfill --target local`; empty uses `AIRFLOW__WEBSERVER__BASE_URL`. Its user is AIRFLOW_API_USER; the password is read from the environment variable `AIRFLOW_API_PASSWORD` only (never a setting, never printed).", parse_time=True),
     Knob("AIRFLOW_API_USER", "admin", str, "Airflow user (basic auth) of `tokyobeta backfill --target local`.", parse_time=True),
     Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
+    Knob("PRIVATE_WHEELHOUSE", "", str, "Folder of wheels `tokyobeta package --private-network` takes before PyPI: those PyPI has no CPython 3.12 manylinux wheel of (mysqlclient; `scripts/private-wheelhouse.sh` builds it). Empty: none.", parse_time=True),
     Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )
 
