@@ -106,3 +106,20 @@ def test_private_requirements_install_from_the_bundled_wheels_with_no_index():
     assert release.CONSTRAINTS_URL not in "\n".join(out) and "astronomer-cosmos==1.15.1" in out
     with pytest.raises(release.ReleaseError, match="no line --constraint"):
         release.private_requirements("astronomer-cosmos==1.15.1\n")
+
+
+def test_a_second_build_takes_every_wheel_from_the_cache_without_pip(tmp_path, monkeypatch):
+    """The cache and the wheelhouse are looked in first: with every index out of reach nothing
+    is missing, and no download is even attempted."""
+    cache, house = tmp_path / "cache", tmp_path / "house"
+    cache.mkdir(), house.mkdir()
+    (cache / "aenum-3.1.17-py3-none-any.whl").write_bytes(b"cached")
+    (cache / "mysqlclient-2.2.8-cp312-cp312-linux_x86_64.whl").write_bytes(b"not portable: ignored")
+    (house / "mysqlclient-2.2.8-cp312-cp312-manylinux_2_34_x86_64.whl").write_bytes(b"built elsewhere")
+    monkeypatch.setenv("PIP_INDEX_URL", "http://127.0.0.1:9/simple")
+    said: list[str] = []
+    out = wheels.collect([wheels.Pin("aenum", "3.1.17"), wheels.Pin("mysqlclient", "2.2.8")], tmp_path / "out",
+                         cache, house, log=said.append)
+    assert [p.name for p in out] == ["aenum-3.1.17-py3-none-any.whl",
+                                     "mysqlclient-2.2.8-cp312-cp312-manylinux_2_34_x86_64.whl"]
+    assert said == [] and out[1].read_bytes() == b"built elsewhere"
