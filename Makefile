@@ -21,9 +21,11 @@ run: bootstrap
 lock:
 	@scripts/lock.sh
 
-# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA").
+# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA"); PRIVATE_NETWORK=1:
+# the variant that installs without internet (README: "Private-network bundle").
+PRIVATE := $(filter 1 true yes,$(PRIVATE_NETWORK))
 package: bootstrap
-	@$(WITH_ENV) tokyobeta package
+	@$(if $(PRIVATE),scripts/private-wheelhouse.sh && )$(WITH_ENV) tokyobeta package $(if $(PRIVATE),--private-network)
 
 clean-local:
 	rm -rf .local include/dbt/target include/dbt/logs
@@ -41,7 +43,7 @@ bench-enrichment: bootstrap
 	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}
 
 bench-startup: bootstrap
-	@$(WITH_ENV) python scripts/bench/startup_time.py
+	@scripts/private-wheelhouse.sh && $(WITH_ENV) python scripts/bench/startup_time.py
 
 bench-load: bootstrap
 	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)

@@ -25,6 +25,8 @@ _load_env_file "$TOKYOBETA_ROOT/config/local.env"
 : "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow}"; export VENV_AIRFLOW
 : "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt}"; export VENV_DBT
 : "${UV:=$VENV_TOOLS/bin/uv}"; export UV
+# wheels PyPI has none of for MWAA, built by scripts/private-wheelhouse.sh (private-network bundle)
+: "${PRIVATE_WHEELHOUSE:=$TOKYOBETA_LOCAL/wheelhouse}"; export PRIVATE_WHEELHOUSE
 export PATH="$VENV_AIRFLOW/bin:$PATH"
 
 # --- AWS: everything goes to the local moto server, never to a real account ---

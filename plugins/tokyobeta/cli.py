@@ -347,7 +347,10 @@ def _repo_root():
 
 @command("package", "build the MWAA release bundle dist/tokyobeta-<commit>/ (DAGs, include, plugins.zip, "
          "requirements.txt, startup.sh, dbt docs, SHA256SUMS)",
-         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"))
+         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"),
+         arg("--private-network", action="store_true",
+             help="the variant for an MWAA environment without internet: wheels in plugins.zip, no index"),
+         arg("--wheelhouse", default=None, help="folder of prebuilt wheels (default: the PRIVATE_WHEELHOUSE setting)"))
 def cmd_package(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -357,10 +360,23 @@ def cmd_package(args: argparse.Namespace) -> int:
     commit = release.git_commit(repo)
     started = time.monotonic()
     # The bundle describes production: its dbt manifest and docs carry the unprefixed schemas.
-    bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
-                                  settings.from_env().dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""})
+    cfg = settings.from_env()
+    wheelhouse = args.wheelhouse or cfg.private_wheelhouse
+    # Downloads are kept beside the local stack, so packaging again fetches nothing.
+    cache = Path(os.environ.get("TOKYOBETA_LOCAL") or repo / ".local") / "wheels-cp312-manylinux"
+    try:
+        bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
+                                      cfg.dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""},
+                                      private_network=args.private_network, wheel_cache=cache,
+                                      wheelhouse=Path(wheelhouse) if wheelhouse else None)
+    except release.ReleaseError as exc:
+        print(f"tokyobeta package: {exc}", file=sys.stderr)
+        return 1
     sums = release.read_checksums(bundle)
-    print(f"release bundle {bundle} ({len(sums)} files, {time.monotonic() - started:.1f} s)")
+    size = sum((bundle / name).stat().st_size for name in sums)
+    print(f"release bundle {bundle} ({'private' if args.private_network else 'public'} network, {len(sums)} files, "
+          f"{size / 1e6:.1f} MB, plugins.zip {(bundle / 'plugins.zip').stat().st_size / 1e6:.1f} MB, "
+          f"{time.monotonic() - started:.1f} s)")
     if commit.dirty:
         print("  built from uncommitted changes: `tokyobeta deploy` will refuse it", file=sys.stderr)
     return 0

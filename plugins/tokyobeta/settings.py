@@ -154,6 +154,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("DEPLOY_VERIFY_MINUTES", 30.0, float, "How long `tokyobeta deploy` waits for its tokyobeta_verify_env run to finish (the DAG appearing, then the run); `--verify-minutes` overrides.", parse_time=True),
     Knob("DEPLOY_POLL_SECONDS", 30.0, float, "How often `tokyobeta deploy` asks MWAA for the environment's status and the verify run's state; `--poll-seconds` overrides.", parse_time=True),
     Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
+    Knob("PRIVATE_WHEELHOUSE", "", str, "Folder of wheels `tokyobeta package --private-network` takes before PyPI: those PyPI has no CPython 3.12 manylinux wheel of (mysqlclient; `scripts/private-wheelhouse.sh` builds it). Empty: none.", parse_time=True),
     Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )
 

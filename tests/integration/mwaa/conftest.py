@@ -19,3 +19,25 @@ def bundle(tmp_path_factory, repo) -> Path:
     # Named as a clean build of HEAD so deploy accepts it; the tests check what the working tree holds.
     return release.build_bundle(repo, tmp_path_factory.mktemp("dist"), release.Commit(head, dirty=False),
                                 os.environ["DBT_EXECUTABLE_PATH"], dbt_env={"SCHEMA_PREFIX": ""})
+
+
+@pytest.fixture(scope="session")
+def private_bundle(tmp_path_factory, repo) -> Path:
+    """The private-network bundle, built as `make package PRIVATE_NETWORK=1` builds it (the
+    wheelhouse script, then the download cache under .local/, so only a first run downloads)."""
+    subprocess.run([str(repo / "scripts" / "private-wheelhouse.sh")], check=True, cwd=repo)
+    head = subprocess.run(["git", "-C", str(repo), "rev-parse", "HEAD"], check=True, capture_output=True,
+                          text=True).stdout.strip()
+    local = Path(os.environ.get("TOKYOBETA_LOCAL") or repo / ".local")
+    return release.build_bundle(repo, tmp_path_factory.mktemp("dist-private"), release.Commit(head, dirty=False),
+                                os.environ["DBT_EXECUTABLE_PATH"], dbt_env={"SCHEMA_PREFIX": ""},
+                                private_network=True, wheel_cache=local / "wheels-cp312-manylinux",
+                                wheelhouse=Path(os.environ["PRIVATE_WHEELHOUSE"]))
+
+
+@pytest.fixture(scope="session")
+def mwaa_image(tmp_path_factory, repo) -> Path:
+    """Built once per session; each test installs into its own copy (support.mwaa_image.copy_image)."""
+    from support import mwaa_image
+
+    return mwaa_image.build_image(tmp_path_factory.mktemp("mwaa-image") / "venv", repo, os.environ["UV"])
