@@ -67,6 +67,11 @@ class Commit:
     def release_id(self) -> str:
         return f"{self.sha}-dirty" if self.dirty else self.sha
 
+    def release_name(self, private_network: bool = False) -> str:
+        """The bundle's folder and S3 release prefix. The private variant of a commit is another
+        release: both can sit in dist/ and in the immutable releases/ prefix side by side."""
+        return f"{self.release_id}-private" if private_network else self.release_id
+
 
 def git_commit(repo: Path) -> Commit:
     """HEAD of the repository, and whether files that go into a bundle differ from it."""
@@ -264,7 +269,8 @@ def build_bundle(repo: Path, out_dir: Path, commit: Commit, dbt_executable: str,
     already exists is rebuilt from scratch, never patched. private_network: the variant that
     installs with no index (wheels in plugins.zip; wheel_cache keeps downloads between builds,
     wheelhouse holds wheels PyPI has none of)."""
-    bundle = out_dir / f"tokyobeta-{commit.release_id}"
+    name = commit.release_name(private_network)
+    bundle = out_dir / f"tokyobeta-{name}"
     if bundle.exists():
         shutil.rmtree(bundle)
     staging = out_dir / f".{bundle.name}.partial"
@@ -298,7 +304,7 @@ def build_bundle(repo: Path, out_dir: Path, commit: Commit, dbt_executable: str,
     startup.write_text(render_startup_script(repo / STARTUP_TEMPLATE, repo / "requirements" / "dbt.lock"))
     startup.chmod(0o755)
     (staging / RELEASE_INFO).write_text(json.dumps(
-        {"release": commit.release_id, "commit": commit.sha, "dirty": commit.dirty,
+        {"release": name, "commit": commit.sha, "dirty": commit.dirty,
          "network": "private" if private_network else "public",
          "dags": sorted(p.name for p in dag_files)}, indent=2) + "\n")
     write_checksums(staging)

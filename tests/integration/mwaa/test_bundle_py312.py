@@ -152,6 +152,8 @@ def test_private_bundle_layout(private_bundle, repo):
 
     info = json.loads((private_bundle / "RELEASE.json").read_text())
     assert info["network"] == "private"
+    # another release than the public bundle of the same commit: neither overwrites the other
+    assert info["release"] == f"{info['commit']}-private" and private_bundle.name == f"tokyobeta-{info['release']}"
     import zipfile
     with zipfile.ZipFile(private_bundle / "plugins.zip") as zf:
         names = zf.namelist()
