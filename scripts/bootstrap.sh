@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Brings this machine to a runnable local stack. Idempotent: every step checks before it acts,
 # so a second run takes seconds. Called by `make bootstrap` (and so by demo, test and run).
+#   scripts/bootstrap.sh --py312   the same stack with the Python 3.12 venvs (`make test-py312`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  "") ;;
+  # Set before env.sh, which points VENV_AIRFLOW and VENV_DBT at the lane's venvs.
+  --py312) export TOKYOBETA_PYTHON_LANE=3.12 ;;
+  *) echo "usage: $0 [--py312]" >&2; exit 2 ;;
+esac
 source scripts/env.sh
 
 APT_PACKAGES=(default-libmysqlclient-dev pkg-config build-essential mariadb-server mariadb-client
@@ -50,13 +57,33 @@ ensure_postgres() {
   fi
 }
 
-# A venv is rebuilt only when the inputs that define it change.
+# The interpreter of the Python 3.12 lane: MWAA 2.11.2 runs CPython 3.12, and this machine kind
+# ships 3.12.1 under pyenv.
+python312() {
+  local want=3.12.1 pyenv prefix
+  # Only interactive shells put pyenv on PATH (~/.bashrc); CI's shell may not have read it.
+  pyenv="$(command -v pyenv || echo "${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv")"
+  [ -x "$pyenv" ] \
+    || die "the Python 3.12 lane needs pyenv with CPython $want, and there is no pyenv (PATH, \$PYENV_ROOT/bin):" \
+           "install pyenv (https://github.com/pyenv/pyenv#installation), then run 'pyenv install $want'"
+  prefix="$("$pyenv" prefix "$want" 2>/dev/null)" && [ -x "$prefix/bin/python3" ] \
+    || die "the Python 3.12 lane needs CPython $want and pyenv does not have it: run 'pyenv install $want'"
+  echo "$prefix/bin/python3"
+}
+
+# A venv is rebuilt only when the inputs that define it change, the interpreter among them.
 sync_venv() {
   local venv="$1" lock="$2"; shift 2
-  local stamp; stamp="$(cat "$lock" "$@" | sha256sum | cut -d' ' -f1)"
+  local python="${VENV_PYTHON:-python3}" interpreter stamp
+  interpreter="$("$python" -c 'import sys; print(sys.version)')" || die "no usable Python at $python"
+  stamp="$( { cat "$lock" "$@"; echo "$interpreter"; } | sha256sum | cut -d' ' -f1)"
   if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ]; then return 0; fi
-  log "syncing $venv from $lock"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  log "syncing $venv from $lock (Python ${interpreter%% *})"
+  # A venv of another interpreter cannot be synced in place: its site-packages is per version.
+  if [ -x "$venv/bin/python" ] && [ "$("$venv/bin/python" -c 'import sys; print(sys.version)')" != "$interpreter" ]; then
+    rm -rf "$venv"
+  fi
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Bytecode compiled at install: without it every Airflow process compiles thousands of
   # modules at start (it doubled the DAG file parse time).
   "$UV" pip sync --quiet --compile-bytecode --python "$venv/bin/python" "$lock"
@@ -66,6 +93,7 @@ sync_venv() {
 
 ensure_venvs() {
   ensure_uv
+  if [ "${TOKYOBETA_PYTHON_LANE:-}" = 3.12 ]; then VENV_PYTHON="$(python312)"; fi
   if ! sync_venv "$VENV_AIRFLOW" requirements/airflow.lock pyproject.toml; then
     "$UV" pip install --quiet --python "$VENV_AIRFLOW/bin/python" --no-deps -e .
     mv "$VENV_AIRFLOW/.stamp.pending" "$VENV_AIRFLOW/.stamp"

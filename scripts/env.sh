@@ -22,6 +22,12 @@ _load_env_file "$TOKYOBETA_ROOT/config/local.env"
 
 : "${TOKYOBETA_LOCAL:=$TOKYOBETA_ROOT/.local}"; export TOKYOBETA_LOCAL
 : "${VENV_TOOLS:=$TOKYOBETA_LOCAL/venvs/tools}"; export VENV_TOOLS
+# The Python 3.12 lane (`make test-py312`, MWAA's Python) has venvs of its own; all else is shared.
+case "${TOKYOBETA_PYTHON_LANE:-}" in
+  "") ;;
+  3.12) : "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow312}" "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt312}" ;;
+  *) echo "TOKYOBETA_PYTHON_LANE=$TOKYOBETA_PYTHON_LANE: the only lane besides the default is 3.12" >&2; return 1 ;;
+esac
 : "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow}"; export VENV_AIRFLOW
 : "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt}"; export VENV_DBT
 : "${UV:=$VENV_TOOLS/bin/uv}"; export UV
