@@ -82,3 +82,17 @@ ensure_uv() {
     "$VENV_TOOLS/bin/pip" install --quiet "uv==$want"
   fi
 }
+
+# The interpreter of the Python 3.12 lane: MWAA 2.11.2 runs CPython 3.12, and this machine kind
+# ships 3.12.1 under pyenv.
+python312() {
+  local want=3.12.1 pyenv prefix
+  # Only interactive shells put pyenv on PATH (~/.bashrc); CI's shell may not have read it.
+  pyenv="$(command -v pyenv || echo "${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv")"
+  [ -x "$pyenv" ] \
+    || die "the Python 3.12 lane needs pyenv with CPython $want, and there is no pyenv (PATH, \$PYENV_ROOT/bin):" \
+           "install pyenv (https://github.com/pyenv/pyenv#installation), then run 'pyenv install $want'"
+  prefix="$("$pyenv" prefix "$want" 2>/dev/null)" && [ -x "$prefix/bin/python3" ] \
+    || die "the Python 3.12 lane needs CPython $want and pyenv does not have it: run 'pyenv install $want'"
+  echo "$prefix/bin/python3"
+}

@@ -10,8 +10,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 source scripts/env.sh
 
-python312="$(pyenv prefix 3.12.1 2>/dev/null)/bin/python3"
-[ -x "$python312" ] || die "CPython 3.12.1 not found (pyenv prefix 3.12.1): install it with \`pyenv install 3.12.1\`"
+python312="$(python312)"
 version="$(sed -n 's/^mysqlclient==\([^ ;]*\).*/\1/p' requirements/airflow.lock)"
 [ -n "$version" ] || die "mysqlclient is not pinned in requirements/airflow.lock"
 mkdir -p "$PRIVATE_WHEELHOUSE"

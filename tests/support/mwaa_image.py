@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+REPO = Path(__file__).resolve().parents[2]
+
 UNREACHABLE_INDEX = "http://127.0.0.1:9/simple"
 # DAG parsing in the image venv: Airflow's own settings, nothing from this checkout's venv.
 _DROPPED = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
@@ -21,10 +23,11 @@ _DROPPED = ("PYTHONPATH", "VIRTUAL_ENV", "PYTHONHOME")
 def python312() -> Path:
     """CPython 3.12.1 of pyenv, MWAA 2.11.2's Python. Absent: the test fails and says so."""
     try:
-        prefix = subprocess.run(["pyenv", "prefix", "3.12.1"], capture_output=True, text=True, check=True).stdout.strip()
+        # scripts/env.sh's python312 (pyenv need not be on PATH in CI): one way to find it
+        prefix = str(Path(subprocess.run(["bash", "-c", 'source scripts/env.sh && python312'], cwd=REPO,
+                                         capture_output=True, text=True, check=True).stdout.strip()).parents[1])
     except (OSError, subprocess.CalledProcessError) as exc:
-        pytest.fail(f"CPython 3.12.1 (MWAA 2.11.2's Python) not found with `pyenv prefix 3.12.1` ({exc}); "
-                    "install it with `pyenv install 3.12.1`")
+        pytest.fail(f"CPython 3.12.1 (MWAA 2.11.2's Python) not found: {getattr(exc, 'stderr', '') or exc}")
     python = Path(prefix) / "bin" / "python3"
     if not python.is_file():
         pytest.fail(f"{python} is missing: CPython 3.12.1 under pyenv is needed (`pyenv install 3.12.1`)")
