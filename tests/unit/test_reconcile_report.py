@@ -175,3 +175,8 @@ def test_the_report_snapshot_is_the_latest_on_or_before_the_report_day():
     assert rc.report_snapshot(datetime(2026, 2, 4, 0, 5), snaps) == _d(4)
     assert rc.report_snapshot(datetime(2026, 1, 31, 9, 0), snaps) is None
     assert rc.report_snapshot(None, snaps) is None
+
+
+def test_days_without_a_snapshot_are_named_as_ranges():
+    assert rc._ranges(["2026-04-01", "2026-04-02", "2026-04-03", "2026-04-05", "2026-04-07", "2026-04-08"]) == \
+        "2026-04-01..2026-04-03, 2026-04-05, 2026-04-07..2026-04-08"

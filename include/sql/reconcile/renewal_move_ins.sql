@@ -6,5 +6,6 @@ FROM `${silver}`.`tenant_room_snapshot_daily` s
 JOIN `${silver}`.`tenant_status` st ON st.status_code = s.status
 WHERE st.is_contracted = 1 AND s.is_renewal
   AND s.move_in_date BETWEEN %(first_day)s AND %(last_day)s
+  AND s.snapshot_date BETWEEN LEAST(%(first_day)s, %(as_of)s) AND %(as_of)s   -- a range on the primary key
   AND ((s.snapshot_date = s.move_in_date AND s.snapshot_date <= %(as_of)s)
        OR (s.snapshot_date = %(as_of)s AND s.move_in_date > %(as_of)s))

@@ -37,6 +37,7 @@ LABELS = {
                         "(move-in: resident 6,7 or moved out 9, not upcoming 4,5; move-out: 9)",
 }
 FORCED = frozenset({"snapshot_lag"})
+TEXT_IDS = 20   # tenant-rooms shown per cause in the text output; --json has them all
 
 Key = tuple[int, int]                 # (tenant_id, room_id)
 
@@ -139,6 +140,11 @@ def _apply(ours: Moves, alts: Mapping[str, Mapping[str, Mapping[Key, date | None
     return derived, changed
 
 
+def _effect(rows: Mapping[Key, tuple[date | None, date | None]], scope: set[date]) -> int:
+    """Net change of the compared count: +1 for a tenant-room it starts counting, -1 for one it stops."""
+    return sum((t is not None and t in scope) - (o is not None and o in scope) for o, t in rows.values())
+
+
 def _distance(derived: Mapping[str, Mapping[Key, date]], extra: Mapping[str, tuple[date, ...]],
               theirs: Mapping[str, Mapping[date, int]], scope: set[date], granularity: str) -> int:
     total = 0
@@ -173,16 +179,13 @@ def attribute(ours: Moves, alts: Mapping[str, Mapping[str, Mapping[Key, date | N
         causes = []
         for cause in CAUSES:
             is_adopted = cause in adopted
-            rows = changed[cause][metric] if is_adopted else \
-                {k: (ours.days[metric].get(k), d) for k, d in alts[cause][metric].items()}
-            effect = sum((t is not None and t in scope) - (o is not None and o in scope) for o, t in rows.values())
+            alone = {k: (ours.days[metric].get(k), d) for k, d in alts[cause][metric].items()}
+            rows = changed[cause][metric] if is_adopted else alone
             causes.append({
                 "cause": cause, "label": LABELS[cause], "adopted": is_adopted,
-                "count": effect if is_adopted else 0,
-                # what the cause would change on its own, adopted or not: shows a rejected cause
-                "alone": sum((t is not None and t in scope) - (o is not None and o in scope)
-                             for o, t in ({k: (ours.days[metric].get(k), d)
-                                           for k, d in alts[cause][metric].items()}).values()),
+                "count": _effect(rows, scope) if is_adopted else 0,
+                # what the cause would change on its own, adopted or not: shows why one was rejected
+                "alone": _effect(alone, scope),
                 "tenant_rooms": [{"tenant_id": k[0], "room_id": k[1],
                                   "ours": o.isoformat() if o else None, "theirs": t.isoformat() if t else None}
                                  for k, (o, t) in sorted(rows.items())],
@@ -222,6 +225,8 @@ def _query(conn: Any, name: str, schemas: Mapping[str, str], include_dir: Path, 
 
 def reconcile(conn: Any, schemas: Mapping[str, str], include_dir: Path, month: date, external: ExternalReport,
               report_time: datetime | None) -> dict[str, Any]:
+    """Ours (the rows behind `tokyobeta kpi --month`) vs the report's figures of `month`, the
+    difference attributed by cause. report_time (naive JST) enables the snapshot-lag cause."""
     from tokyobeta.transform import kpi
 
     first, last = month_bounds(month)
@@ -263,7 +268,7 @@ def reconcile(conn: Any, schemas: Mapping[str, str], include_dir: Path, month: d
         scope = {first + timedelta(days=n) for n in range((last - first).days + 1)}
     no_snapshot = sorted(set(ours_report["days_without_snapshot"]) & {d.isoformat() for d in scope})
     if no_snapshot:
-        notes.append(f"we have no snapshot of {', '.join(no_snapshot)}: their figures for those days can only show "
+        notes.append(f"we have no snapshot of {_ranges(no_snapshot)}: their figures for those days can only show "
                      "in the remainder")
     theirs = {m: {p: v[m] for p, v in external.rows.items()} for m in external.metrics}
     result = attribute(ours, alts, theirs, scope, external.granularity, lag is not None)
@@ -281,6 +286,17 @@ def reconcile(conn: Any, schemas: Mapping[str, str], include_dir: Path, month: d
                        "report_snapshot_date": lag_snapshot.isoformat() if lag_snapshot else None,
                        "ignored_columns": external.ignored_columns},
             "adopted_causes": result["adopted"], "metrics": result["metrics"], "periods": rows, "notes": notes}
+
+
+def _ranges(days: list[str]) -> str:
+    """'2026-04-01..2026-04-09, 2026-04-13' for sorted ISO days."""
+    spans: list[list[date]] = []
+    for day in map(date.fromisoformat, days):
+        if spans and day - spans[-1][1] == timedelta(days=1):
+            spans[-1][1] = day
+        else:
+            spans.append([day, day])
+    return ", ".join(a.isoformat() if a == b else f"{a}..{b}" for a, b in spans)
 
 
 def _check_same_rule(ours: Moves, month_report: Mapping[str, Any]) -> None:
@@ -314,11 +330,14 @@ def render(result: Mapping[str, Any]) -> str:
         for c in m["causes"]:
             if c["adopted"] and c["tenant_rooms"]:
                 ids = ", ".join(f"T{r['tenant_id']}/R{r['room_id']} ({r['ours'] or '-'} -> {r['theirs'] or '-'})"
-                                for r in c["tenant_rooms"])
+                                for r in c["tenant_rooms"][:TEXT_IDS])
+                if len(c["tenant_rooms"]) > TEXT_IDS:
+                    ids += f" and {len(c['tenant_rooms']) - TEXT_IDS} more (--json lists every one)"
                 out.append(f"  {c['count']:+4d}  {c['cause']:18}  {ids}")
             elif not c["adopted"] and c["tenant_rooms"]:
+                n = len(c["tenant_rooms"])
                 out.append(f"     -  {c['cause']:18}  not adopted (alone it would change ours by {c['alone']:+d}, "
-                           f"{len(c['tenant_rooms'])} tenant-rooms)")
+                           f"{n} tenant-room{'s' if n != 1 else ''})")
         out.append(f"  {m['remainder']:+4d}  {'unexplained':18}  (theirs {m['theirs']} - ours {m['ours']} "
                    f"- explained {m['explained']:+d})")
     out += ["", "Causes adopted (tried in this order; T<tenant>/R<room> (our day -> theirs), '-': not counted):"]
