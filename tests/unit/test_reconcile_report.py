@@ -126,13 +126,17 @@ MONTH = {_d(1) + (_d(2) - _d(1)) * n for n in range(28)}
 def test_a_tenant_room_goes_to_the_first_adopted_cause_only():
     ours = _moves({(1, 1): _d(5), (2, 2): _d(6)})
     alts = _alts(snapshot_lag={(3, 3): _d(9)}, cancellations={(3, 3): _d(9), (4, 4): _d(10)},
-                 status_semantics={(1, 1): None})
+                 status_semantics={(1, 1): None}, transfers={(3, 3): None})
     result = rc.attribute(ours, alts, {"move_ins": {_d(1): 4}}, MONTH, "month", lag_evaluated=True)
     m = result["metrics"]["move_ins"]
     counts = {c["cause"]: (c["count"], [(r["tenant_id"], r["room_id"]) for r in c["tenant_rooms"]])
               for c in m["causes"] if c["adopted"]}
     # (3, 3) is lag's, not also a cancellation; status semantics would move away from 4
     assert counts == {"snapshot_lag": (1, [(3, 3)]), "cancellations": (1, [(4, 4)])}
+    rejected = next(c for c in m["causes"] if c["cause"] == "status_semantics")
+    assert (rejected["adopted"], rejected["alone"], rejected["already_attributed"]) == (False, -1, 0)
+    subsumed = next(c for c in m["causes"] if c["cause"] == "transfers")   # (3, 3) is already lag's
+    assert (subsumed["adopted"], subsumed["alone"], subsumed["already_attributed"]) == (False, 0, 1)
     assert (m["ours"], m["theirs"], m["explained"], m["derived"], m["remainder"]) == (2, 4, 2, 4, 0)
 
 

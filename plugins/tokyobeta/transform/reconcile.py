@@ -186,6 +186,8 @@ def attribute(ours: Moves, alts: Mapping[str, Mapping[str, Mapping[Key, date | N
                 "count": _effect(rows, scope) if is_adopted else 0,
                 # what the cause would change on its own, adopted or not: shows why one was rejected
                 "alone": _effect(alone, scope),
+                "already_attributed": 0 if is_adopted else sum(
+                    any(k in changed[c][metric] for c in adopted) for k in alone),
                 "tenant_rooms": [{"tenant_id": k[0], "room_id": k[1],
                                   "ours": o.isoformat() if o else None, "theirs": t.isoformat() if t else None}
                                  for k, (o, t) in sorted(rows.items())],
@@ -336,8 +338,9 @@ def render(result: Mapping[str, Any]) -> str:
                 out.append(f"  {c['count']:+4d}  {c['cause']:18}  {ids}")
             elif not c["adopted"] and c["tenant_rooms"]:
                 n = len(c["tenant_rooms"])
+                taken = f"; {c['already_attributed']} already explained by an adopted cause" if c["already_attributed"] else ""
                 out.append(f"     -  {c['cause']:18}  not adopted (alone it would change ours by {c['alone']:+d}, "
-                           f"{n} tenant-room{'s' if n != 1 else ''})")
+                           f"{n} tenant-room{'s' if n != 1 else ''}{taken})")
         out.append(f"  {m['remainder']:+4d}  {'unexplained':18}  (theirs {m['theirs']} - ours {m['ours']} "
                    f"- explained {m['explained']:+d})")
     out += ["", "Causes adopted (tried in this order; T<tenant>/R<room> (our day -> theirs), '-': not counted):"]
