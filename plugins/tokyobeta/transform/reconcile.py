@@ -9,7 +9,8 @@ remainder, reported as it is. Snapshot lag is a fact, not a choice (the report c
 happened after it), so it is adopted whenever --as-of-report allows it; of the other causes,
 the subset adopted is the one that brings the derived figures closest to the report (sum of
 absolute differences over the report's days, or its month, both metrics), fewest causes and
-then the earliest in CAUSES order on a tie. Everything below `attribute` is pure."""
+then the earliest in CAUSES order on a tie. Everything above "the database side" is pure
+(tests/unit/test_reconcile_report.py)."""
 
 from __future__ import annotations
 
