@@ -259,6 +259,46 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_time(raw: str):
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(raw.strip().replace("T", " "), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of-report {raw!r} is not a time: use 'YYYY-MM-DD HH:MM' (JST), "
+                                         "e.g. '2026-03-02 18:00'") from None
+
+
+@command("reconcile", "our move-ins and move-outs of a month vs an outside report (CSV), the difference explained "
+         "by cause (exit 0 reconciled, even with a remainder; 2 bad input; 1 failed)",
+         arg("--month", type=_month, required=True, help="YYYY-MM"),
+         arg("--external", required=True, help="the operator's report: a CSV of move-ins / move-outs per day or month"),
+         arg("--as-of-report", type=_report_time, default=None,
+             help="when the report was made, 'YYYY-MM-DD HH:MM' JST (enables the snapshot-lag cause)"),
+         arg("--json", action="store_true", help="print the reconciliation as JSON"))
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.transform import external_report, reconcile
+
+    try:
+        report = external_report.read(args.external)
+    except external_report.ReportError as exc:
+        print(f"tokyobeta reconcile: {exc}", file=sys.stderr)
+        return 2
+    cfg = settings.from_env()
+    try:
+        with mysql.connection(cfg.mysql_conn_id) as conn:
+            result = reconcile.reconcile(conn, cfg.schemas(), cfg.include_path, args.month, report, args.as_of_report)
+    except external_report.ReportError as exc:
+        print(f"tokyobeta reconcile: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, exit 1 (not a traceback)
+        print(f"tokyobeta reconcile: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else reconcile.render(result))
+    return 0
+
+
 @command("run-day", "run tokyobeta_daily_etl for one dump day in this process (like `airflow dags test`)",
          arg("--date", type=_date, required=True),
          arg("--dag", default="tokyobeta_daily_etl"),
