@@ -26,7 +26,6 @@ Nothing here talks to AWS: `ops/deploy.py` uploads a bundle built by this module
 
 from __future__ import annotations
 
-import hashlib
 import json
 import os
 import shutil
@@ -35,6 +34,9 @@ import tempfile
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+
+from tokyobeta.ops import wheels
+from tokyobeta.ops.wheels import sha256_of
 
 CHECKSUMS = "SHA256SUMS"
 RELEASE_INFO = "RELEASE.json"
@@ -148,7 +150,6 @@ def airflow_side_pins(repo: Path) -> list:
     """The locked packages requirements.txt needs that MWAA's image does not hold: everything
     reachable from requirements.txt in airflow.lock's dependency graph, not descending into what
     is reachable from the image's packages (requirements/mwaa-2.11.2-image.txt)."""
-    from tokyobeta.ops import wheels
 
     lock = repo / "requirements" / "airflow.lock"
     graph = wheels.lock_graph(lock)
@@ -176,7 +177,6 @@ def _requirement_name(line: str) -> str | None:
 
 def collect_private_wheels(repo: Path, cache: Path, wheelhouse: Path | None, scratch: Path) -> dict[str, Path]:
     """The zip members of the private bundle: wheels for both sides and the constraints file."""
-    from tokyobeta.ops import wheels
 
     try:
         airflow = wheels.collect(airflow_side_pins(repo), scratch / "airflow", cache, wheelhouse)
@@ -216,14 +216,6 @@ def generate_dbt_docs(project_dir: Path, dbt_executable: str, env: dict[str, str
     missing = [name for name in DBT_DOCS_FILES if not (target / name).is_file()]
     if missing:
         raise ReleaseError(f"dbt docs generate did not write {missing} in {target}")
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def write_checksums(bundle: Path) -> dict[str, str]:

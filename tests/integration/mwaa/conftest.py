@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import os
 import subprocess
+import uuid
 from pathlib import Path
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 
 from tokyobeta.ops import release
 
@@ -41,3 +44,23 @@ def mwaa_image(tmp_path_factory, repo) -> Path:
     from support import mwaa_image
 
     return mwaa_image.build_image(tmp_path_factory.mktemp("mwaa-image") / "venv", repo, os.environ["UV"])
+
+
+@pytest.fixture
+def versioned_bucket(s3) -> str:
+    """A bucket as MWAA requires it (versioning on), new per test: releases are never rewritten."""
+    name = f"tb-mwaa-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
+    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
+    return name
+
+
+@pytest.fixture
+def mwaa():
+    """An MWAA client under botocore's Stubber: moto 5.0.11 has no MWAA backend (see
+    test_deploy_wait_verify.test_moto_has_no_mwaa_backend_so_mwaa_is_stubbed)."""
+    client = boto3.client("mwaa", region_name=os.environ["AWS_DEFAULT_REGION"], aws_access_key_id="testing",
+                          aws_secret_access_key="testing")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()

@@ -50,25 +50,6 @@ class SteppedClock:
 
 
 @pytest.fixture
-def versioned_bucket(s3) -> str:
-    import uuid
-
-    name = f"tb-mwaa-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
-
-
-@pytest.fixture
-def mwaa():
-    client = boto3.client("mwaa", region_name=os.environ["AWS_DEFAULT_REGION"], aws_access_key_id="testing",
-                          aws_secret_access_key="testing")
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
-
-
-@pytest.fixture
 def cli_with(monkeypatch, mwaa):
     """The command with its MWAA client replaced by the stubbed one (S3 and STS stay moto)."""
     client, stub = mwaa
