@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load bench-publish dbt-docs package clean-local
+.PHONY: bootstrap demo test test-py312 run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load bench-publish dbt-docs package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -14,6 +14,14 @@ demo: bootstrap
 test: bootstrap
 	@$(WITH_ENV) bash -c 'export SCHEMA_PREFIX=$${TEST_SCHEMA_PREFIX:-test_} && pytest $(PYTEST_ARGS); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" >&2; exit $$rc'
 
+# The tests that matter to MWAA's Python, on 3.12 with its own venvs (README: "The Python 3.12 lane").
+# PYTEST_ARGS, when given, replaces the list.
+PY312_TESTS := tests/dags tests/unit tests/integration/ingest/test_loader.py \
+	tests/integration/ingest/test_publisher.py tests/integration/test_daily_e2e.py tests/integration/mwaa/test_startup.py
+test-py312:
+	@scripts/bootstrap.sh --py312
+	@TOKYOBETA_PYTHON_LANE=3.12 $(WITH_ENV) bash -c 'export SCHEMA_PREFIX=$${TEST_SCHEMA_PREFIX:-test_} && pytest $(or $(PYTEST_ARGS),$(PY312_TESTS)); rc=$$?; [ $$rc -eq 5 ] && echo "no tests collected" >&2; exit $$rc'
+
 run: bootstrap
 	@test -n "$(DATE)" || { echo "usage: make run DATE=YYYY-MM-DD" >&2; exit 2; }
 	@scripts/run-day.sh "$(DATE)"
@@ -21,9 +29,11 @@ run: bootstrap
 lock:
 	@scripts/lock.sh
 
-# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA").
+# The MWAA release bundle dist/tokyobeta-<commit>/ (README: "Deploying to MWAA"); PRIVATE_NETWORK=1:
+# the variant that installs without internet (README: "Private-network bundle").
+PRIVATE := $(filter 1 true yes,$(PRIVATE_NETWORK))
 package: bootstrap
-	@$(WITH_ENV) tokyobeta package
+	@$(if $(PRIVATE),scripts/private-wheelhouse.sh && )$(WITH_ENV) tokyobeta package $(if $(PRIVATE),--private-network)
 
 clean-local:
 	rm -rf .local include/dbt/target include/dbt/logs
@@ -41,7 +51,7 @@ bench-enrichment: bootstrap
 	@$(WITH_ENV) python scripts/bench/enrichment_shares.py --scale $${SCALE:-1} --messy $${MESSY:-0}
 
 bench-startup: bootstrap
-	@$(WITH_ENV) python scripts/bench/startup_time.py
+	@scripts/private-wheelhouse.sh && $(WITH_ENV) python scripts/bench/startup_time.py
 
 bench-load: bootstrap
 	@$(WITH_ENV) python scripts/bench/load_dump.py $(BENCH_ARGS)

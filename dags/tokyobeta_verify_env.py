@@ -11,7 +11,8 @@ task fails (and alerts) when any check fails. Locally the same checks are `tokyo
 ### Settings
 
 ### How to rerun a day
-This DAG has no days: trigger it after every deploy (Trigger DAG), and again after fixing
+This DAG has no days: `tokyobeta deploy` triggers it after every deploy and waits for it
+(`tokyobeta deploy --verify-only` runs it alone); trigger it again (Trigger DAG) after fixing
 whatever its log reported as FAILED.
 """
 
@@ -22,13 +23,13 @@ from airflow.operators.python import PythonOperator
 
 from tokyobeta import dagkit, settings
 from tokyobeta.ops import alerts
-from tokyobeta.ops.verify import verify_environment
+from tokyobeta.ops.verify import DAG_ID, verify_environment
 from tokyobeta.ui import dagdoc
 
 cfg = settings.from_env()
 
 with DAG(
-    dag_id="tokyobeta_verify_env",
+    dag_id=DAG_ID,
     description="post-deploy check: DAGs import, dbt runs, connections, bucket and SNS topic",
     schedule=None,
     start_date=dagkit.START_DATE,

@@ -9,6 +9,8 @@
 #
 # Because it is sourced, it never calls `exit` nor changes shell options: a failure is reported
 # and Airflow still starts (the dbt tasks then fail with the reason in their log).
+# The private-network bundle ships dbt's wheels in plugins.zip: when $AIRFLOW_HOME/plugins/wheels/dbt
+# exists, the venv is built from it alone (--no-index), as such an environment cannot reach PyPI.
 # Knobs (environment): AIRFLOW_HOME (MWAA: /usr/local/airflow), TOKYOBETA_DBT_VENV (default
 # $AIRFLOW_HOME/dbt_venv), TOKYOBETA_PYTHON (default python3); pip honours PIP_INDEX_URL etc.
 
@@ -21,7 +23,14 @@ TOKYOBETA_DBT_LOCK
 # Every step checks its own status: `set -e` would be void here, because the caller runs this
 # function as an `if` condition (and must not leave errexit on in the sourcing shell).
 tokyobeta_build_dbt_venv() {
-  local venv="$1" python="${TOKYOBETA_PYTHON:-python3}" started=$SECONDS interpreter want
+  local venv="$1" python="${TOKYOBETA_PYTHON:-python3}" started=$SECONDS interpreter want source
+  local wheels="${AIRFLOW_HOME:-/usr/local/airflow}/plugins/wheels/dbt"
+  local -a index=()
+  if [ -d "$wheels" ]; then
+    index=(--no-index --find-links "$wheels") source="the bundle's wheels in $wheels"
+  else
+    source="the package index"
+  fi
   interpreter="$("$python" -c 'import sys; print(sys.version)' 2>&1)" \
     || { echo "tokyobeta startup: no usable Python at $python: $interpreter" >&2; return 1; }
   # The stamp names what the venv was built from: the lock and the interpreter.
@@ -30,11 +39,12 @@ tokyobeta_build_dbt_venv() {
     echo "tokyobeta startup: dbt venv $venv is up to date (lock ${want:0:12})"
     return 0
   fi
-  echo "tokyobeta startup: building dbt venv $venv (lock ${want:0:12}) with Python ${interpreter%% *}"
+  echo "tokyobeta startup: building dbt venv $venv (lock ${want:0:12}) with Python ${interpreter%% *} from $source"
   rm -rf "$venv" && "$python" -m venv "$venv" || return 1
   tokyobeta_dbt_lock > "$venv/requirements.lock" || return 1
   # --no-deps: the lock is complete, and skipping resolution is what keeps this fast.
-  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps -r "$venv/requirements.lock" || return 1
+  "$venv/bin/pip" install --quiet --disable-pip-version-check --no-deps "${index[@]}" \
+    -r "$venv/requirements.lock" || return 1
   DBT_SEND_ANONYMOUS_USAGE_STATS=False DBT_VERSION_CHECK=False "$venv/bin/dbt" --version >/dev/null || return 1
   # Written last: a build cut short leaves no stamp, so the next start builds again.
   echo "$want" > "$venv/.tokyobeta-lock-sha256" || return 1

@@ -1,8 +1,15 @@
 #!/usr/bin/env bash
 # Brings this machine to a runnable local stack. Idempotent: every step checks before it acts,
 # so a second run takes seconds. Called by `make bootstrap` (and so by demo, test and run).
+#   scripts/bootstrap.sh --py312   the same stack with the Python 3.12 venvs (`make test-py312`)
 set -euo pipefail
 cd "$(dirname "$0")/.."
+case "${1:-}" in
+  "") ;;
+  # Set before env.sh, which points VENV_AIRFLOW and VENV_DBT at the lane's venvs.
+  --py312) export TOKYOBETA_PYTHON_LANE=3.12 ;;
+  *) echo "usage: $0 [--py312]" >&2; exit 2 ;;
+esac
 source scripts/env.sh
 
 APT_PACKAGES=(default-libmysqlclient-dev pkg-config build-essential mariadb-server mariadb-client
@@ -50,13 +57,19 @@ ensure_postgres() {
   fi
 }
 
-# A venv is rebuilt only when the inputs that define it change.
+# A venv is rebuilt only when the inputs that define it change, the interpreter among them.
 sync_venv() {
   local venv="$1" lock="$2"; shift 2
-  local stamp; stamp="$(cat "$lock" "$@" | sha256sum | cut -d' ' -f1)"
+  local python="${VENV_PYTHON:-python3}" interpreter stamp
+  interpreter="$("$python" -c 'import sys; print(sys.version)')" || die "no usable Python at $python"
+  stamp="$( { cat "$lock" "$@"; echo "$interpreter"; } | sha256sum | cut -d' ' -f1)"
   if [ -f "$venv/.stamp" ] && [ "$(cat "$venv/.stamp")" = "$stamp" ]; then return 0; fi
-  log "syncing $venv from $lock"
-  [ -x "$venv/bin/python" ] || python3 -m venv "$venv"
+  log "syncing $venv from $lock (Python ${interpreter%% *})"
+  # A venv of another interpreter cannot be synced in place: its site-packages is per version.
+  if [ -x "$venv/bin/python" ] && [ "$("$venv/bin/python" -c 'import sys; print(sys.version)')" != "$interpreter" ]; then
+    rm -rf "$venv"
+  fi
+  [ -x "$venv/bin/python" ] || "$python" -m venv "$venv"
   # Bytecode compiled at install: without it every Airflow process compiles thousands of
   # modules at start (it doubled the DAG file parse time).
   "$UV" pip sync --quiet --compile-bytecode --python "$venv/bin/python" "$lock"
@@ -66,6 +79,7 @@ sync_venv() {
 
 ensure_venvs() {
   ensure_uv
+  if [ "${TOKYOBETA_PYTHON_LANE:-}" = 3.12 ]; then VENV_PYTHON="$(python312)"; fi
   if ! sync_venv "$VENV_AIRFLOW" requirements/airflow.lock pyproject.toml; then
     "$UV" pip install --quiet --python "$VENV_AIRFLOW/bin/python" --no-deps -e .
     mv "$VENV_AIRFLOW/.stamp.pending" "$VENV_AIRFLOW/.stamp"

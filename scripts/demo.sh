@@ -43,4 +43,11 @@ tokyobeta metrics --since "$DAY1"
 echo
 tokyobeta alerts --verbose --wait 5
 echo
+if [ "$DAY1" = 2026-11-24 ] && [ "$SCALE" = 1 ]; then
+  # The operator's report of the demo month (made on DAY1's evening, before DAY2's dump) vs ours.
+  echo "================ reconciliation against the operator's report ================"
+  tokyobeta reconcile --month 2026-11 --external "$TOKYOBETA_ROOT/include/reconcile/demo_report.csv" \
+    --as-of-report "$DAY1 18:00"
+  echo
+fi
 log "demo finished in $((SECONDS - started)) s"

@@ -22,9 +22,17 @@ _load_env_file "$TOKYOBETA_ROOT/config/local.env"
 
 : "${TOKYOBETA_LOCAL:=$TOKYOBETA_ROOT/.local}"; export TOKYOBETA_LOCAL
 : "${VENV_TOOLS:=$TOKYOBETA_LOCAL/venvs/tools}"; export VENV_TOOLS
+# The Python 3.12 lane (`make test-py312`, MWAA's Python) has venvs of its own; all else is shared.
+case "${TOKYOBETA_PYTHON_LANE:-}" in
+  "") ;;
+  3.12) : "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow312}" "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt312}" ;;
+  *) echo "TOKYOBETA_PYTHON_LANE=$TOKYOBETA_PYTHON_LANE: the only lane besides the default is 3.12" >&2; return 1 ;;
+esac
 : "${VENV_AIRFLOW:=$TOKYOBETA_LOCAL/venvs/airflow}"; export VENV_AIRFLOW
 : "${VENV_DBT:=$TOKYOBETA_LOCAL/venvs/dbt}"; export VENV_DBT
 : "${UV:=$VENV_TOOLS/bin/uv}"; export UV
+# wheels PyPI has none of for MWAA, built by scripts/private-wheelhouse.sh (private-network bundle)
+: "${PRIVATE_WHEELHOUSE:=$TOKYOBETA_LOCAL/wheelhouse}"; export PRIVATE_WHEELHOUSE
 export PATH="$VENV_AIRFLOW/bin:$PATH"
 
 # --- AWS: everything goes to the local moto server, never to a real account ---
@@ -73,4 +81,18 @@ ensure_uv() {
     python3 -m venv "$VENV_TOOLS"
     "$VENV_TOOLS/bin/pip" install --quiet "uv==$want"
   fi
+}
+
+# The interpreter of the Python 3.12 lane: MWAA 2.11.2 runs CPython 3.12, and this machine kind
+# ships 3.12.1 under pyenv.
+python312() {
+  local want=3.12.1 pyenv prefix
+  # Only interactive shells put pyenv on PATH (~/.bashrc); CI's shell may not have read it.
+  pyenv="$(command -v pyenv || echo "${PYENV_ROOT:-$HOME/.pyenv}/bin/pyenv")"
+  [ -x "$pyenv" ] \
+    || die "the Python 3.12 lane needs pyenv with CPython $want, and there is no pyenv (PATH, \$PYENV_ROOT/bin):" \
+           "install pyenv (https://github.com/pyenv/pyenv#installation), then run 'pyenv install $want'"
+  prefix="$("$pyenv" prefix "$want" 2>/dev/null)" && [ -x "$prefix/bin/python3" ] \
+    || die "the Python 3.12 lane needs CPython $want and pyenv does not have it: run 'pyenv install $want'"
+  echo "$prefix/bin/python3"
 }

@@ -6,6 +6,7 @@ Airflow metadata database. Every MySQL schema a test touches carries SCHEMA_PREF
 from __future__ import annotations
 
 import os
+import sys
 import uuid
 from pathlib import Path
 
@@ -14,6 +15,11 @@ import pytest
 os.environ.setdefault("SCHEMA_PREFIX", "test_")
 if not os.environ["SCHEMA_PREFIX"]:
     raise RuntimeError("tests must not run on the unprefixed (demo/production) schemas: run them with `make test`")
+# `make test-py312` names its Python: a lane that quietly ran on another one would prove nothing.
+_LANE = os.environ.get("TOKYOBETA_PYTHON_LANE")
+if _LANE and f"{sys.version_info.major}.{sys.version_info.minor}" != _LANE:
+    raise RuntimeError(f"TOKYOBETA_PYTHON_LANE={_LANE} but pytest runs on Python {sys.version.split()[0]} "
+                       f"({sys.executable}): run the lane with `make test-py312`")
 
 REPO = Path(__file__).resolve().parents[1]
 

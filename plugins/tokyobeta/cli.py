@@ -259,6 +259,46 @@ def cmd_kpi(args: argparse.Namespace) -> int:
     return 0
 
 
+def _report_time(raw: str):
+    from datetime import datetime
+
+    try:
+        return datetime.strptime(raw.strip().replace("T", " "), "%Y-%m-%d %H:%M")
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"--as-of-report {raw!r} is not a time: use 'YYYY-MM-DD HH:MM' (JST), "
+                                         "e.g. '2026-03-02 18:00'") from None
+
+
+@command("reconcile", "our move-ins and move-outs of a month vs an outside report (CSV), the difference explained "
+         "by cause (exit 0 reconciled, even with a remainder; 2 bad input; 1 failed)",
+         arg("--month", type=_month, required=True, help="YYYY-MM"),
+         arg("--external", required=True, help="the operator's report: a CSV of move-ins / move-outs per day or month"),
+         arg("--as-of-report", type=_report_time, default=None,
+             help="when the report was made, 'YYYY-MM-DD HH:MM' JST (enables the snapshot-lag cause)"),
+         arg("--json", action="store_true", help="print the reconciliation as JSON"))
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.transform import external_report, reconcile
+
+    try:
+        report = external_report.read(args.external)
+    except external_report.ReportError as exc:
+        print(f"tokyobeta reconcile: {exc}", file=sys.stderr)
+        return 2
+    cfg = settings.from_env()
+    try:
+        with mysql.connection(cfg.mysql_conn_id) as conn:
+            result = reconcile.reconcile(conn, cfg.schemas(), cfg.include_path, args.month, report, args.as_of_report)
+    except external_report.ReportError as exc:
+        print(f"tokyobeta reconcile: {exc}", file=sys.stderr)
+        return 2
+    except Exception as exc:  # noqa: BLE001 - one line for the operator, exit 1 (not a traceback)
+        print(f"tokyobeta reconcile: failed: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+    print(json.dumps(result, ensure_ascii=False, indent=2) if args.json else reconcile.render(result))
+    return 0
+
+
 @command("run-day", "run tokyobeta_daily_etl for one dump day in this process (like `airflow dags test`)",
          arg("--date", type=_date, required=True),
          arg("--dag", default="tokyobeta_daily_etl"),
@@ -347,7 +387,10 @@ def _repo_root():
 
 @command("package", "build the MWAA release bundle dist/tokyobeta-<commit>/ (DAGs, include, plugins.zip, "
          "requirements.txt, startup.sh, dbt docs, SHA256SUMS)",
-         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"))
+         arg("--out", default=None, help="folder the bundle goes in (default: dist/ of the repository)"),
+         arg("--private-network", action="store_true",
+             help="the variant for an MWAA environment without internet: wheels in plugins.zip, no index"),
+         arg("--wheelhouse", default=None, help="folder of prebuilt wheels (default: the PRIVATE_WHEELHOUSE setting)"))
 def cmd_package(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -357,40 +400,123 @@ def cmd_package(args: argparse.Namespace) -> int:
     commit = release.git_commit(repo)
     started = time.monotonic()
     # The bundle describes production: its dbt manifest and docs carry the unprefixed schemas.
-    bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
-                                  settings.from_env().dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""})
+    cfg = settings.from_env()
+    wheelhouse = args.wheelhouse or cfg.private_wheelhouse
+    # Downloads are kept beside the local stack, so packaging again fetches nothing.
+    cache = Path(os.environ.get("TOKYOBETA_LOCAL") or repo / ".local") / "wheels-cp312-manylinux"
+    try:
+        bundle = release.build_bundle(repo, Path(args.out) if args.out else repo / "dist", commit,
+                                      cfg.dbt_executable_path, dbt_env={"SCHEMA_PREFIX": ""},
+                                      private_network=args.private_network, wheel_cache=cache,
+                                      wheelhouse=Path(wheelhouse) if wheelhouse else None)
+    except release.ReleaseError as exc:
+        print(f"tokyobeta package: {exc}", file=sys.stderr)
+        return 1
     sums = release.read_checksums(bundle)
-    print(f"release bundle {bundle} ({len(sums)} files, {time.monotonic() - started:.1f} s)")
+    size = sum((bundle / name).stat().st_size for name in sums)
+    print(f"release bundle {bundle} ({'private' if args.private_network else 'public'} network, {len(sums)} files, "
+          f"{size / 1e6:.1f} MB, plugins.zip {(bundle / 'plugins.zip').stat().st_size / 1e6:.1f} MB, "
+          f"{time.monotonic() - started:.1f} s)")
     if commit.dirty:
         print("  built from uncommitted changes: `tokyobeta deploy` will refuse it", file=sys.stderr)
     return 0
 
 
-@command("deploy", "upload a release bundle to an immutable S3 prefix and point the MWAA environment at it",
+@command("deploy", "upload a release bundle to an immutable S3 prefix, point the MWAA environment at it, wait "
+         "until it is AVAILABLE and run tokyobeta_verify_env in it",
          arg("--bucket", required=True, help="the environment's source bucket (versioned)"),
-         arg("--env", dest="environment", required=True, help="the MWAA environment name"),
-         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"))
+         arg("--env", dest="environment", default=None, help="the MWAA environment name (not with --upload-only)"),
+         arg("--bundle", default=None, help="default: dist/tokyobeta-<HEAD commit>"),
+         arg("--upload-only", action="store_true",
+             help="first-time setup: upload the release and print the mwaa-environment stack parameters; no MWAA call"),
+         arg("--release", default=None, metavar="ID",
+             help="rollback: point --env at the release ID already under RELEASE_PREFIX (upload nothing), "
+                  "then wait and verify as usual"),
+         arg("--no-verify", action="store_true", help="wait for AVAILABLE but do not trigger tokyobeta_verify_env"),
+         arg("--verify-only", action="store_true",
+             help="upload and change nothing: run tokyobeta_verify_env in --env (after the environment stack "
+                  "created it, or a rollback)"),
+         arg("--wait-minutes", type=float, default=None, help="default: DEPLOY_WAIT_MINUTES"),
+         arg("--verify-minutes", type=float, default=None, help="default: DEPLOY_VERIFY_MINUTES"),
+         arg("--poll-seconds", type=float, default=None, help="default: DEPLOY_POLL_SECONDS"))
 def cmd_deploy(args: argparse.Namespace) -> int:
     from pathlib import Path
 
+    from tokyobeta.io.airflow_api import ApiUnreachable, MwaaRestApi
     from tokyobeta.ops import deploy, release
 
     cfg = settings.from_env()
     repo = _repo_root()
+    if args.upload_only == bool(args.environment) or (args.upload_only and args.release):
+        print("tokyobeta deploy: give --env NAME (deploy to an environment) or --upload-only (none exists yet)",
+              file=sys.stderr)
+        return 2
+    interval = args.poll_seconds if args.poll_seconds is not None else cfg.deploy_poll_seconds
+    wait_minutes = args.wait_minutes if args.wait_minutes is not None else cfg.deploy_wait_minutes
+    verify_minutes = args.verify_minutes if args.verify_minutes is not None else cfg.deploy_verify_minutes
+
+    def say(line: str) -> None:
+        print(line, flush=True)
+
+    def verify(mwaa: Any, label: str) -> int:
+        run = deploy.run_verify(MwaaRestApi(mwaa, args.environment), run_id=deploy.verify_run_id(label),
+                                timeout=verify_minutes * 60, interval=interval, say=say)
+        print(deploy.render_verify(run, args.environment))
+        if not run.ok:
+            print(f"tokyobeta deploy: FAILED: {deploy.VERIFY_DAG_ID} ended {run.state}; failed: "
+                  f"{', '.join(t.task_id for t in run.failed_tasks()) or '(no task failed: see the run)'}",
+                  file=sys.stderr)
+            return 1
+        return 0
+
+    if args.verify_only:
+        try:
+            deploy.check_account(_aws("sts"), cfg.deploy_account_id)
+            return verify(_aws("mwaa"), "verify-only")
+        except deploy.DeployRefused as exc:
+            print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
+            return 1
+        except (deploy.DeployFailed, ApiUnreachable) as exc:
+            print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
+            return 1
     bundle = Path(args.bundle) if args.bundle else repo / "dist" / f"tokyobeta-{release.git_commit(repo).release_id}"
+    mwaa = None if args.upload_only else _aws("mwaa")
     try:
-        done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=_aws("mwaa"), bucket=args.bucket,
-                             environment=args.environment, account_id=cfg.deploy_account_id,
-                             releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+        if args.release:
+            done = deploy.redeploy(args.release, s3=_aws("s3"), sts=_aws("sts"), mwaa=mwaa, bucket=args.bucket,
+                                   environment=args.environment, account_id=cfg.deploy_account_id,
+                                   releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
+        elif args.upload_only:
+            done = deploy.upload_only(bundle, s3=_aws("s3"), sts=_aws("sts"), bucket=args.bucket,
+                                      account_id=cfg.deploy_account_id, releases_prefix=cfg.release_prefix)
+        else:
+            done = deploy.deploy(bundle, s3=_aws("s3"), sts=_aws("sts"), mwaa=mwaa, bucket=args.bucket,
+                                 environment=args.environment, account_id=cfg.deploy_account_id,
+                                 releases_prefix=cfg.release_prefix, aws_conn_id=cfg.aws_conn_id)
     except (deploy.DeployRefused, release.ReleaseError) as exc:
         print(f"tokyobeta deploy: refused: {exc}", file=sys.stderr)
         return 1
-    print(f"release {done.release}: {done.uploaded} files in s3://{done.bucket}/{done.prefix}; "
-          f"environment {done.environment} updated")
+    print(f"release {done.release}: " + (f"{done.uploaded} files in " if done.uploaded else "already in ")
+          + f"s3://{done.bucket}/{done.prefix}" + (f"; environment {done.environment} updated" if done.environment else ""))
     for name, version in sorted(done.object_versions.items()):
         if name in deploy.VERSIONED_FILES:
             print(f"  {name:18} version {version}")
-    return 0
+    overrides = " ".join(f"{k}={v}" for k, v in done.stack_parameters().items())
+    print(f"deploy/mwaa-environment.yaml parameters of this release: {overrides}")
+    if args.upload_only:
+        return 0
+    try:
+        say(f"waiting for {done.environment} to be AVAILABLE (up to {wait_minutes:g} min, every {interval:g} s)")
+        waited = deploy.wait_until_available(mwaa, done.environment, requested_at=done.requested_at,
+                                             timeout=wait_minutes * 60, interval=interval, say=say)
+        say(f"{done.environment} is AVAILABLE on release {done.release} after {deploy.duration(waited.seconds)}")
+        if args.no_verify:
+            say(f"not verified (--no-verify): trigger {deploy.VERIFY_DAG_ID} before trusting this environment")
+            return 0
+        return verify(mwaa, done.release)
+    except (deploy.DeployFailed, ApiUnreachable) as exc:
+        print(f"tokyobeta deploy: FAILED: {exc}", file=sys.stderr)
+        return 1
 
 
 def _flag_date(flag: str) -> Callable[[str], Any]:

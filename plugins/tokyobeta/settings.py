@@ -5,7 +5,9 @@ Resolution order for a knob named NAME, first hit wins:
   2. the Airflow Variable NAME (which also covers ``AIRFLOW_VAR_NAME`` and a secrets backend),
      consulted only inside a running task so that parsing a DAG file never queries the
      metadata database,
-  3. the environment variable NAME,
+  3. the environment variable NAME, else ``AIRFLOW__TOKYOBETA__NAME``: MWAA has no way to set an
+     environment variable, but exports each Airflow configuration option ``tokyobeta.name`` as
+     that variable (deploy/mwaa-environment.yaml sets the environment's knobs so),
   4. the documented default.
 Knobs marked ``parse_time`` shape the DAG itself and are read from the environment only.
 README.md's configuration table is generated from this module (``tokyobeta settings``).
@@ -148,11 +150,19 @@ KNOBS: tuple[Knob, ...] = (
     Knob("MWAA_ENVIRONMENT", "", str, "MWAA environment `tokyobeta backfill --target mwaa` triggers runs in (`--mwaa-env` overrides).", parse_time=True),
     Knob("AIRFLOW_API_URL", "", str, "Webserver of `tokyobeta backfill --target local`; empty uses `AIRFLOW__WEBSERVER__BASE_URL`. Its user is AIRFLOW_API_USER; the password is read from the environment variable `AIRFLOW_API_PASSWORD` only (never a setting, never printed).", parse_time=True),
     Knob("AIRFLOW_API_USER", "admin", str, "Airflow user (basic auth) of `tokyobeta backfill --target local`.", parse_time=True),
+    Knob("DEPLOY_WAIT_MINUTES", 60.0, float, "How long `tokyobeta deploy` waits for the MWAA environment to be AVAILABLE again after update_environment (updates take 10 to 40 minutes); `--wait-minutes` overrides.", parse_time=True),
+    Knob("DEPLOY_VERIFY_MINUTES", 30.0, float, "How long `tokyobeta deploy` waits for its tokyobeta_verify_env run to finish (the DAG appearing, then the run); `--verify-minutes` overrides.", parse_time=True),
+    Knob("DEPLOY_POLL_SECONDS", 30.0, float, "How often `tokyobeta deploy` asks MWAA for the environment's status and the verify run's state; `--poll-seconds` overrides.", parse_time=True),
     Knob("RELEASE_PREFIX", "releases/", _prefix, "S3 prefix of the immutable release bundles (one sub-prefix per commit).", parse_time=True),
+    Knob("PRIVATE_WHEELHOUSE", "", str, "Folder of wheels `tokyobeta package --private-network` takes before PyPI: those PyPI has no CPython 3.12 manylinux wheel of (mysqlclient; `scripts/private-wheelhouse.sh` builds it). Empty: none.", parse_time=True),
     Knob("S3_LINKS", "console", _choice("console", "presigned"), "What a task's S3 buttons open: `console` (the object in the AWS console) or `presigned` (a one-hour download URL signed with AWS_CONN_ID; locally, where there is no console).", parse_time=True),
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}
+
+# The section of the Airflow configuration options that carry knobs on MWAA.
+MWAA_OPTION_SECTION = "tokyobeta"
+MWAA_OPTION_ENV_PREFIX = f"AIRFLOW__{MWAA_OPTION_SECTION.upper()}__"
 
 
 def _variable(name: str) -> Any:
@@ -181,9 +191,10 @@ class Settings:
             value = _variable(knob.name)
             if value is not None:
                 return knob.coerce(value, f"Airflow Variable {knob.name}")
-        raw = os.environ.get(knob.name)
-        if raw is not None and raw != "":
-            return knob.coerce(raw, f"environment variable {knob.name}")
+        for variable in (knob.name, f"{MWAA_OPTION_ENV_PREFIX}{knob.name}"):
+            raw = os.environ.get(variable)
+            if raw is not None and raw != "":
+                return knob.coerce(raw, f"environment variable {variable}")
         if knob.name == "INCLUDE_DIR":
             return _default_include_dir()
         return knob.default

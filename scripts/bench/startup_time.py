@@ -4,12 +4,15 @@ scratch AIRFLOW_HOME standing in for /usr/local/airflow:
   cold, no pip cache:   a new component with an empty disk (every wheel downloaded)
   cold, warm pip cache: the dbt venv built again from cached wheels
   restart:              the venv is in place and matches the lock (the usual restart)
+and the private-network bundle's startup.sh (dbt from the wheels in plugins.zip, CPython 3.12,
+every package registry out of reach), on a new component and on a restart.
 Usage: make bench-startup  (scripts/with-env.sh python scripts/bench/startup_time.py)"""
 
 from __future__ import annotations
 
 import os
 import subprocess
+import zipfile
 import sys
 import tempfile
 import time
@@ -19,8 +22,17 @@ LIMIT_S = 300.0
 REPO = Path(__file__).resolve().parents[2]
 
 
-def source(script: Path, home: Path, cache: Path) -> float:
-    env = {**os.environ, "AIRFLOW_HOME": str(home), "PIP_CACHE_DIR": str(cache), "MWAA_AIRFLOW_COMPONENT": "worker"}
+def offline_env() -> dict[str, str]:
+    """No registry: no index, an index URL nobody answers, no pip.conf (this machine's adds wheel folders)."""
+    python312 = subprocess.run(["pyenv", "prefix", "3.12.1"], capture_output=True, text=True, check=True).stdout.strip()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("PIP_")}
+    return {**env, "PIP_NO_INDEX": "1", "PIP_INDEX_URL": "http://127.0.0.1:9/simple", "PIP_CONFIG_FILE": os.devnull,
+            "TOKYOBETA_PYTHON": f"{python312}/bin/python3"}
+
+
+def source(script: Path, home: Path, cache: Path, base: dict[str, str] | None = None) -> float:
+    env = {**(base or os.environ), "AIRFLOW_HOME": str(home), "PIP_CACHE_DIR": str(cache),
+           "MWAA_AIRFLOW_COMPONENT": "worker"}
     env.pop("DBT_EXECUTABLE_PATH", None)
     started = time.perf_counter()
     out = subprocess.run(["bash", "-c", 'source "$1" && test -x "$DBT_EXECUTABLE_PATH"', "bench", str(script)],
@@ -41,6 +53,14 @@ def main() -> None:
         rows = [("cold, no pip cache", source(script, root / "a", cache)),
                 ("cold, warm pip cache", source(script, root / "b", cache)),
                 ("restart, venv in place", source(script, root / "b", cache))]
+        subprocess.run([sys.executable, "-m", "tokyobeta.cli", "package", "--private-network", "--out",
+                        str(root / "dist-private")], check=True, capture_output=True, cwd=REPO)
+        [private] = [p for p in (root / "dist-private").iterdir() if p.name.startswith("tokyobeta-")]
+        with zipfile.ZipFile(private / "plugins.zip") as zf:
+            zf.extractall(root / "p" / "plugins")
+        offline = offline_env()
+        rows += [("private, new component", source(private / "startup.sh", root / "p", root / "p-cache", offline)),
+                 ("private, restart", source(private / "startup.sh", root / "p", root / "p-cache", offline))]
     print(f"startup.sh of the release bundle, MWAA limit {LIMIT_S:.0f} s ({os.cpu_count()} CPUs, "
           f"load {os.getloadavg()[0]:.2f})")
     for name, seconds in rows:

@@ -1,5 +1,5 @@
-"""The hand-made fixture world of tests/fixtures/transform/story.yml, as the staging tables of
-one dump day (rules in the file's header)."""
+"""The hand-made fixture worlds of tests/fixtures/transform/ (story.yml; reconcile_story.yml for
+`tokyobeta reconcile`), as the staging tables of one dump day (rules in story.yml's header)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,16 @@ from typing import Any
 
 import yaml
 
-STORY = Path(__file__).resolve().parents[1] / "fixtures" / "transform" / "story.yml"
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "transform"
+STORY = FIXTURES / "story.yml"
 _EPOCH = datetime(2024, 1, 1, 9, 0)
 
 _MOVING_COLUMNS = {"agreement": "moving_agreement_type", "move_in": "move_in_date", "moveout": "moveout_date",
                    "moveout_plans": "moveout_plans_date", "cancel": "cancel_flag"}
 
 
-def load() -> dict[str, Any]:
-    return yaml.safe_load(STORY.read_text(encoding="utf-8"))
+def load(path: Path = STORY) -> dict[str, Any]:
+    return yaml.safe_load(path.read_text(encoding="utf-8"))
 
 
 def _as_of(row: dict[str, Any], day: date) -> tuple[dict[str, Any], datetime | None]:

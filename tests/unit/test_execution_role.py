@@ -113,7 +113,7 @@ def test_mwaa_baseline_kms_only_via_sqs_and_never_this_accounts_keys(policy):
     assert allowed(policy, "kms:Decrypt", foreign, **{"kms:ViaService": f"s3.{REGION}.amazonaws.com"}) is None
     assert allowed(policy, "kms:Decrypt", f"arn:aws:kms:{REGION}:{ACCOUNT}:key/1234",
                    **{"kms:ViaService": f"sqs.{REGION}.amazonaws.com"}) is None
-    assert allowed(policy, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:airflow-prod-Task:log-stream:x") \
+    assert allowed(policy, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:airflow-tokyobeta-prod-Task:log-stream:x") \
         == "MwaaLogs"
     assert allowed(policy, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:other:log-stream:x") is None
     assert allowed(policy, "sqs:SendMessage", f"arn:aws:sqs:{REGION}:111122223333:airflow-celery-abc") == "MwaaCeleryQueue"
@@ -234,3 +234,22 @@ def test_the_recorder_checks_a_pipeline_call_against_the_policy_rendered_with_th
     assert recorder.violations() == [denied_call]
     assert "s3:GetObjectTagging on arn:aws:s3:::tb-unit-other/dumps/gghouse_20260302.sql" in denied_call.describe()
     assert len(recorder.calls) == 3 and recorder.summary()["actions"]["s3:GetObjectTagging"]["denied"] == 1
+
+
+def test_the_role_fits_the_environment_the_mwaa_stack_creates(template, policy):
+    """The MWAA stack names the environment and the connections' secret prefix; the role must
+    grant its logs, metrics and secrets backend on exactly those names."""
+    import yaml
+
+    mwaa = yaml.safe_load((awscalls.TEMPLATE.parent / "mwaa-environment.yaml").read_text(encoding="utf-8"))
+    name = mwaa["Resources"]["Environment"]["Properties"]["Name"]["Fn::Sub"].replace("${EnvironmentName}", "prod")
+    prefix = mwaa["Parameters"]["ConnectionsSecretPrefix"]["Default"]
+    assert template["Parameters"]["ConnectionsSecretPrefix"]["Default"] == prefix
+    assert allowed(policy, "airflow:PublishMetrics", f"arn:aws:airflow:{REGION}:{ACCOUNT}:environment/{name}") \
+        == "MwaaPublishMetrics"
+    assert allowed(policy, "logs:PutLogEvents", f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:airflow-{name}-Worker:x") \
+        == "MwaaLogs"
+    connection = f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:{prefix}/tokyobeta_mysql-AbC123"
+    assert allowed(policy, "secretsmanager:GetSecretValue", connection) == "ReadAirflowConnections"
+    assert allowed(policy, "secretsmanager:GetSecretValue",
+                   f"arn:aws:secretsmanager:{REGION}:{ACCOUNT}:secret:other/tokyobeta_mysql-AbC123") is None

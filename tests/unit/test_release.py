@@ -61,6 +61,8 @@ def test_release_is_named_by_the_commit_and_marks_uncommitted_bundle_files(tmp_p
     (tmp_path / "plugins" / "new.py").write_text("")
     commit = release.git_commit(tmp_path)
     assert commit.dirty and commit.release_id == f"{head}-dirty"
+    assert commit.release_name(private_network=True) == f"{head}-dirty-private"
+    assert commit.release_name() == commit.release_id
 
 
 def test_not_a_git_checkout(tmp_path):

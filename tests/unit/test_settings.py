@@ -51,3 +51,18 @@ def test_readme_configuration_table_is_current(repo):
     start, end = readme.index(settings.README_START), readme.index(settings.README_END)
     table = readme[start + len(settings.README_START):end].strip()
     assert table == settings.markdown_table(), "regenerate README's table with `tokyobeta settings --markdown`"
+
+
+def test_mwaa_configuration_option_is_read_after_the_plain_environment_variable(monkeypatch):
+    # MWAA exports the option tokyobeta.dump_bucket as AIRFLOW__TOKYOBETA__DUMP_BUCKET
+    monkeypatch.delenv("DUMP_BUCKET", raising=False)
+    monkeypatch.setenv("AIRFLOW__TOKYOBETA__DUMP_BUCKET", "from-mwaa")
+    assert settings.Settings().dump_bucket == "from-mwaa"
+    monkeypatch.setenv("DUMP_BUCKET", "from-env")
+    assert settings.Settings().dump_bucket == "from-env"
+    monkeypatch.setenv("AIRFLOW__TOKYOBETA__SLA_EMAILS", "a@example.com, b@example.com")
+    assert settings.Settings().sla_emails == ("a@example.com", "b@example.com")
+    monkeypatch.setenv("AIRFLOW__TOKYOBETA__STALENESS_THRESHOLD_DAYS", "soon")
+    monkeypatch.delenv("STALENESS_THRESHOLD_DAYS", raising=False)
+    with pytest.raises(settings.SettingError, match="AIRFLOW__TOKYOBETA__STALENESS_THRESHOLD_DAYS"):
+        settings.Settings().staleness_threshold_days

@@ -16,6 +16,9 @@ from typing import Callable
 from tokyobeta import settings
 from tokyobeta.io import aws, mysql
 
+# `tokyobeta deploy` triggers this DAG after every update of an MWAA environment.
+DAG_ID = "tokyobeta_verify_env"
+
 
 @dataclass(frozen=True)
 class Check:

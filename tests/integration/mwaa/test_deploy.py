@@ -4,14 +4,13 @@ update_environment requests and fails the test on any call it was not told to ex
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import shutil
-import uuid
 
-import boto3
 import pytest
-from botocore.stub import ANY, Stubber
+from botocore.stub import ANY
 
 from tokyobeta import cli
 from tokyobeta.ops import deploy, release
@@ -25,22 +24,6 @@ def sts():
     from tokyobeta.io import aws
 
     return aws.client("sts", "aws_default")
-
-
-@pytest.fixture
-def versioned_bucket(s3) -> str:
-    name = f"tb-mwaa-{uuid.uuid4().hex[:10]}"
-    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
-    s3.put_bucket_versioning(Bucket=name, VersioningConfiguration={"Status": "Enabled"})
-    return name
-
-
-@pytest.fixture
-def mwaa():
-    client = boto3.client("mwaa", region_name=os.environ["AWS_DEFAULT_REGION"])
-    with Stubber(client) as stub:
-        yield client, stub
-        stub.assert_no_pending_responses()
 
 
 def environment(bucket: str, options: dict | None = None) -> dict:
@@ -80,7 +63,7 @@ def test_uploads_every_file_once_and_points_the_environment_at_those_versions(bu
     assert sorted(v["Key"] for v in stored) == sorted(f"{prefix}{n}" for n in [*sums, release.CHECKSUMS])
     for name, digest in sums.items():
         body = s3.get_object(Bucket=versioned_bucket, Key=f"{prefix}{name}")["Body"].read()
-        assert release.hashlib.sha256(body).hexdigest() == digest, name
+        assert hashlib.sha256(body).hexdigest() == digest, name
     # the environment was pointed at the versions S3 holds, as reported by S3 itself
     held = {v["Key"].removeprefix(prefix): v["VersionId"] for v in stored}
     for name, field in deploy.VERSIONED_FILES.items():

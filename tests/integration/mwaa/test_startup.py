@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -47,6 +48,14 @@ def test_first_start_builds_the_dbt_venv_and_exports_its_dbt(first_start, airflo
     values = exported(first_start)
     assert values["DBT_EXECUTABLE_PATH"] == str(airflow_home / "dbt_venv" / "bin" / "dbt")
     assert values["errexit"] == "off" and values["functions"] == "gone"
+
+
+def test_the_dbt_venv_runs_on_the_python_that_runs_airflow(first_start, airflow_home):
+    # On MWAA, python3 is Airflow's own (3.12 on 2.11.2); here it is the tests' venv's, so
+    # `make test-py312` holds startup.sh to 3.12.
+    out = subprocess.run([str(airflow_home / "dbt_venv" / "bin" / "python"), "-c",
+                          "import sys; print(*sys.version_info[:2])"], capture_output=True, text=True, check=True)
+    assert tuple(int(part) for part in out.stdout.split()) == sys.version_info[:2]
 
 
 def test_the_built_dbt_is_the_locked_one_and_parses_the_bundled_project(first_start, airflow_home, bundle, tmp_path):
