@@ -232,7 +232,11 @@ def test_without_sns_publish_the_failure_is_still_visible_and_the_denied_alert_i
 
 
 def test_without_get_secret_value_the_publisher_fails_writes_an_invalid_manifest_and_alerts(stack, day1):
-    with stack.without("ReadSourceSecret"):
+    """ReadAirflowConnections goes too: moto checks GetSecretValue on resource "*" only, so the
+    secrets backend's statement (airflow/connections/* in AWS) would grant the source secret as
+    well. That it does not in AWS is proof 1's (tests/unit/test_execution_role.py: a secret
+    outside the connections prefix is denied)."""
+    with stack.without("ReadSourceSecret", "ReadAirflowConnections"):
         state, tasks = rundag.run_day("gghouse_dump_publish", DAY3)
     assert state == "failed" and dict(tasks)["publish_dump"] == "failed"
     manifest = stack.manifest(DAY3)
@@ -245,7 +249,11 @@ def test_without_get_secret_value_the_publisher_fails_writes_an_invalid_manifest
 
 
 def test_without_get_secret_value_the_daily_gate_fails_at_check_manifest(stack, day1):
-    with stack.without("ReadSourceSecret"):
+    """ReadAirflowConnections goes too: moto checks GetSecretValue on resource "*" only, so the
+    secrets backend's statement (airflow/connections/* in AWS) would grant the source secret as
+    well. That it does not in AWS is proof 1's (tests/unit/test_execution_role.py: a secret
+    outside the connections prefix is denied)."""
+    with stack.without("ReadSourceSecret", "ReadAirflowConnections"):
         state, tasks = rundag.run_day("tokyobeta_daily_etl", DAY1)
     tasks = dict(tasks)
     assert state == "failed" and tasks["wait_for_manifest"] == "success" and tasks["check_manifest"] == "failed"
