@@ -89,7 +89,7 @@ def scalar(conn, sql: str, args=None):
 
 def reset_schemas(admin, schemas) -> None:
     with admin.cursor() as cur:
-        for name in ("staging", "staging_backup", "silver", "gold", "ops"):
+        for name in ("staging", "staging_backup", "silver", "gold", "silver_candidate", "gold_candidate", "ops"):
             cur.execute(f"DROP DATABASE IF EXISTS `{schemas[name]}`")
             cur.execute(f"CREATE DATABASE `{schemas[name]}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 
