@@ -235,7 +235,7 @@ with mysql.connection(cfg.mysql_conn_id) as conn:
 def killed_after(w, day: date, run_id: str, step: str) -> None:
     """Runs the publish in a process of its own and SIGKILLs it right after `step`."""
     proc = subprocess.Popen([sys.executable, "-c", KILL_SCRIPT, day.isoformat(), run_id], stdout=subprocess.PIPE,
-                            stderr=subprocess.PIPE, text=True, env={**os.environ, wap.PAUSE_ENV: "30"})
+                            stderr=subprocess.PIPE, text=True, env={**os.environ, wap.PAUSE_ENV: "10"})
     try:
         for line in proc.stdout:
             if line.strip() == f"publish step: {step}":
