@@ -8,8 +8,12 @@ and **quarantines** a bad day (every later task is skipped, nothing is loaded, t
 copied to `dumps-quarantine/` and an alert goes out; the reason is in this task's **note** and
 log); `load_staging` loads the five contract tables and swaps them in at once (the previous load
 stays in `staging_backup`); `enrich` fills nationality and municipality; `dbt_silver` and
-`dbt_gold` build the models (the lineage is under Browse > dbt Docs); `upsert_kpis` refreshes
-`gold.occupancy_daily_metrics`; `archive_dump` copies the dump to `dumps-archive/`.
+`dbt_gold` build the models into the **candidate** schemas `silver_candidate` and
+`gold_candidate`, which no reader uses (the lineage is under Browse > dbt Docs);
+`audit_candidates` runs every dbt test and the KPI sanity checks on them, and
+`publish_silver_gold` swaps them in with one atomic `RENAME TABLE` (write-audit-publish);
+`upsert_kpis` refreshes `gold.occupancy_daily_metrics`; `archive_dump` copies the dump to
+`dumps-archive/`.
 The buttons "S3: manifest", "S3: dump", ... in a task's details open the objects it used.
 
 ### Settings
@@ -24,6 +28,17 @@ Everything a run reads and writes is keyed by its dump date, so a rerun gives th
   publisher has written a good dump and manifest for that day, clear `check_manifest` with
   *Downstream*. No day is ever filled from another day's data.
 - **A missed day** (the sensor timed out): trigger the day with its `dump_date` as above.
+- **A held day** (`audit_candidates` failed: one alert names the test or KPI check, the model
+  and a few ids): readers keep the previous silver and gold, the held build stays in the
+  candidate schemas. Fix the model and clear `dbt_silver` with *Downstream*; for bad data, have
+  a corrected dump published and clear `check_manifest` with *Downstream*. A KPI change that is
+  real (rooms really removed) passes with a higher `kpi_max_rooms_drop_share` /
+  `kpi_max_daily_move_ins` in *Trigger DAG w/ config*.
+
+```
+wait_for_manifest > check_manifest > load_staging > enrich > dbt_silver > dbt_gold
+  > audit_candidates > publish_silver_gold > upsert_kpis > archive_dump
+```
 """
 
 from datetime import timedelta
@@ -56,7 +71,8 @@ with DAG(
         "DUMP_BUCKET", "DUMPS_PREFIX", "MANIFEST_PREFIX", "ARCHIVE_PREFIX", "QUARANTINE_PREFIX",
         "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "STAGING_BACKUPS_KEPT",
         "ENRICHMENT_ENABLED", "ENRICHMENT_PROVIDER", "ENRICHMENT_MAX_MODEL_CALLS", "KPI_ENABLED",
-        "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "DAILY_FAIL_ON_ARCHIVE_ERROR", "ALERT_TOPIC_ARN"]),
+        "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "KPI_MAX_ROOMS_DROP_SHARE", "KPI_MAX_DAILY_MOVE_INS",
+        "DAILY_FAIL_ON_ARCHIVE_ERROR", "ALERT_TOPIC_ARN"]),
 ) as dag:
     wait_for_manifest = ManifestSensor(
         task_id="wait_for_manifest",
@@ -76,6 +92,13 @@ with DAG(
     dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg,
                                 sources_and_seeds_first=True)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
+    # A failed audit is final (no retry: the same candidates fail the same tests).
+    audit_candidates = PythonOperator(
+        task_id="audit_candidates", python_callable=daily.audit_candidates,
+        execution_timeout=timedelta(minutes=20))
+    publish_silver_gold = PythonOperator(
+        task_id="publish_silver_gold", python_callable=daily.publish_silver_gold,
+        execution_timeout=timedelta(minutes=10))
     # Its success is "gold published": the SLA (SLA_GOLD_DEADLINE JST on the dump day) sits here.
     upsert_kpis = PythonOperator(
         task_id="upsert_kpis", python_callable=daily.upsert_kpis, execution_timeout=timedelta(minutes=15),
@@ -87,4 +110,5 @@ with DAG(
     heartbeat = PythonOperator(
         task_id="heartbeat", python_callable=monitoring.heartbeat, execution_timeout=timedelta(minutes=5))
 
-    wait_for_manifest >> check_manifest >> load_staging >> enrich >> dbt_silver >> dbt_gold >> upsert_kpis >> archive_dump
+    (wait_for_manifest >> check_manifest >> load_staging >> enrich >> dbt_silver >> dbt_gold
+     >> audit_candidates >> publish_silver_gold >> upsert_kpis >> archive_dump)

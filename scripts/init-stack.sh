@@ -17,14 +17,14 @@ ensure_mysql_schemas() {
   # leading wildcard so any SCHEMA_PREFIX (e.g. a second worktree) works without new grants.
   local sql="" schema
   for prefix in "${SCHEMA_PREFIX:-}" "${TEST_SCHEMA_PREFIX:-test_}"; do
-    for schema in staging staging_backup silver gold ops scratch "$SOURCE_DATABASE"; do
+    for schema in staging staging_backup silver gold silver_candidate gold_candidate ops scratch "$SOURCE_DATABASE"; do
       sql+="CREATE DATABASE IF NOT EXISTS \`${prefix}${schema}\` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci;"
     done
   done
   for host in 127.0.0.1 localhost; do
     sql+="CREATE USER IF NOT EXISTS '$TOKYOBETA_DB_USER'@'$host' IDENTIFIED BY '$TOKYOBETA_DB_PASSWORD';"
     sql+="ALTER USER '$TOKYOBETA_DB_USER'@'$host' IDENTIFIED BY '$TOKYOBETA_DB_PASSWORD';"
-    for schema in staging staging_backup silver gold ops scratch; do
+    for schema in staging staging_backup silver gold silver_candidate gold_candidate ops scratch; do
       sql+="GRANT ALL PRIVILEGES ON \`%${schema}\`.* TO '$TOKYOBETA_DB_USER'@'$host';"
     done
     sql+="CREATE USER IF NOT EXISTS '$SOURCE_DB_USER'@'$host' IDENTIFIED BY '$SOURCE_DB_PASSWORD';"

@@ -110,7 +110,7 @@ def admin_conn():
 def fresh_schemas(admin_conn, schemas):
     """Empty test_ schemas for the pipeline's layers."""
     with admin_conn.cursor() as cur:
-        for name in ("staging", "staging_backup", "silver", "gold", "ops"):
+        for name in ("staging", "staging_backup", "silver", "gold", "silver_candidate", "gold_candidate", "ops"):
             cur.execute(f"DROP DATABASE IF EXISTS `{schemas[name]}`")
             cur.execute(f"CREATE DATABASE `{schemas[name]}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     return schemas

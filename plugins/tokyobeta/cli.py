@@ -370,7 +370,7 @@ def cmd_reset_local_warehouse(args: argparse.Namespace) -> int:
     conn = _admin_connection()
     try:
         with conn.cursor() as cur:
-            for name in ("staging", "staging_backup", "silver", "gold", "ops"):
+            for name in ("staging", "staging_backup", "silver", "gold", "silver_candidate", "gold_candidate", "ops"):
                 cur.execute(f"DROP DATABASE IF EXISTS `{cfg.schema(name)}`")
                 cur.execute(f"CREATE DATABASE `{cfg.schema(name)}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
     finally:

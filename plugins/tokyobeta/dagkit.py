@@ -67,5 +67,7 @@ def daily_params() -> dict[str, Any]:
         "kpi_enabled": knob_param("KPI_ENABLED", "boolean"),
         "kpi_lookback_days": knob_param("KPI_LOOKBACK_DAYS", "integer", minimum=0, maximum=900),
         "kpi_forward_days": knob_param("KPI_FORWARD_DAYS", "integer", minimum=0, maximum=365),
+        "kpi_max_rooms_drop_share": knob_param("KPI_MAX_ROOMS_DROP_SHARE", "number", minimum=0, maximum=1),
+        "kpi_max_daily_move_ins": knob_param("KPI_MAX_DAILY_MOVE_INS", "integer", minimum=0),
         "daily_fail_on_archive_error": knob_param("DAILY_FAIL_ON_ARCHIVE_ERROR", "boolean"),
     }

@@ -108,6 +108,52 @@ def enrich(**context: Any) -> dict[str, Any]:
     return report
 
 
+# What a held day's note and alert tell the operator to clear once the data or model is fixed:
+# the dbt groups rebuild the candidates from the staging load, then audit and publish follow.
+REBUILD_TASK = "dbt_silver"
+
+
+def audit_candidates(**context: Any) -> dict[str, Any]:
+    """The audit of write-audit-publish: every model test and the KPI sanity checks against the
+    candidates. A failure holds the day: one alert, a note, PublicationHeld (no retry)."""
+    from tokyobeta.transform import publish as wap
+
+    cfg = settings.for_task(context)
+    day, run_id = dump_date_for(context), context["run_id"]
+    schemas = cfg.schemas()
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        ids = wap.open_publications(conn, schemas, cfg.include_path, day, run_id, cfg.manifest_key(day))
+        with wap.airflow_dbt_profile(cfg) as (profile_args, env):
+            result = wap.audit(conn, schemas, cfg.include_path, wap.read_manifest(cfg.dbt_project_path), day,
+                               dbt_executable=cfg.dbt_executable_path, profile_args=profile_args, env=env,
+                               max_rooms_drop_share=cfg.kpi_max_rooms_drop_share,
+                               max_daily_move_ins=cfg.kpi_max_daily_move_ins, publication_ids=ids)
+        wap.record_audit(conn, schemas, ids, result)
+    summary = {"publications": ids, "passed": result.passed, "failures": len(result.failures),
+               "seconds": round(result.seconds, 2)}
+    if result.passed:
+        log.info("candidates of %s passed the audit: %s", day, summary)
+        return summary
+    subject, body = wap.held_message(day, run_id, result.failures, schemas, REBUILD_TASK)
+    log.error("%s\n%s", subject, body)
+    notes.explain(context, body)
+    alerts.notify(context, subject, body, severity="ERROR", kind="publication_held")
+    alerts.mark_alerted(context)
+    raise wap.PublicationHeld(subject)
+
+
+def publish_silver_gold(**context: Any) -> dict[str, Any]:
+    """The publish of write-audit-publish: one RENAME TABLE swaps the audited candidates in."""
+    from tokyobeta.transform import publish as wap
+
+    cfg = settings.for_task(context)
+    day = dump_date_for(context)
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        outcome = wap.publish(conn, cfg.schemas(), wap.read_manifest(cfg.dbt_project_path), day, context["run_id"])
+    log.info("published silver and gold of %s: %s", day, outcome)
+    return outcome
+
+
 def upsert_kpis(**context: Any) -> dict[str, Any]:
     from tokyobeta.transform import kpi
 

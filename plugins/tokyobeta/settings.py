@@ -135,6 +135,8 @@ KNOBS: tuple[Knob, ...] = (
     Knob("KPI_ENABLED", True, _bool, "Upsert gold.occupancy_daily_metrics after dbt gold.", per_run=True),
     Knob("KPI_LOOKBACK_DAYS", 30, int, "Days before MAX(snapshot_date) the KPI upsert recomputes.", per_run=True),
     Knob("KPI_FORWARD_DAYS", 60, int, "Days after MAX(snapshot_date) the KPI upsert projects.", per_run=True),
+    Knob("KPI_MAX_ROOMS_DROP_SHARE", 0.2, _share, "Hold the day's publication (write-audit-publish) when gold's total_rooms falls by more than this share from the previous published day.", per_run=True),
+    Knob("KPI_MAX_DAILY_MOVE_INS", 500, int, "Hold the day's publication when gold counts more move-ins on the dump day than this.", per_run=True),
     Knob("DAILY_FAIL_ON_ARCHIVE_ERROR", False, _bool, "Fail the run when archiving the dump fails (default: warn and go on).", per_run=True),
     # --- alerting and monitoring ---
     Knob("ALERT_TOPIC_ARN", "", str, "SNS topic every alert goes to. Empty is a configuration error at alert time."),
@@ -159,6 +161,11 @@ KNOBS: tuple[Knob, ...] = (
 )
 
 _BY_NAME = {knob.name: knob for knob in KNOBS}
+
+# Every MySQL schema of the pipeline (scripts/init-stack.sh creates the same list); the
+# <layer>_candidate twins hold the day's silver and gold until they are published
+# (transform/publish.py).
+SCHEMAS = ("staging", "staging_backup", "silver", "gold", "silver_candidate", "gold_candidate", "ops", "scratch")
 
 # The section of the Airflow configuration options that carry knobs on MWAA.
 MWAA_OPTION_SECTION = "tokyobeta"
@@ -210,7 +217,7 @@ class Settings:
         return f"{self.get('SCHEMA_PREFIX')}{name}"
 
     def schemas(self) -> dict[str, str]:
-        return {name: self.schema(name) for name in ("staging", "staging_backup", "silver", "gold", "ops", "scratch")}
+        return {name: self.schema(name) for name in SCHEMAS}
 
     @property
     def include_path(self) -> Path:

@@ -48,7 +48,13 @@ def test_daily_chain_order(dagbag, dag_id):
     silver_ids = {t.task_id for t in groups["dbt_silver"]}
     assert all(t.upstream_task_ids - {u for u in t.upstream_task_ids if u.startswith("dbt_gold.")} <= silver_ids
                and t.upstream_task_ids & silver_ids for t in entry_tasks("dbt_gold"))
-    assert dag.get_task("upsert_kpis").upstream_task_ids <= {t.task_id for t in groups["dbt_gold"]}
+    # write-audit-publish: every gold model before the audit, the audit before the publish, and
+    # nothing that reads gold (the KPIs, the archive) before the publish
+    gold_ids = {t.task_id for t in groups["dbt_gold"]}
+    gold_leaves = {t.task_id for t in groups["dbt_gold"] if not t.downstream_task_ids & gold_ids}
+    assert dag.get_task("audit_candidates").upstream_task_ids == gold_leaves
+    assert dag.get_task("publish_silver_gold").upstream_task_ids == {"audit_candidates"}
+    assert dag.get_task("upsert_kpis").upstream_task_ids == {"publish_silver_gold"}
     assert dag.get_task("archive_dump").upstream_task_ids == {"upsert_kpis"}
 
 

@@ -27,7 +27,9 @@ def expected_from_source(conn, db: str, day: date) -> dict[str, int]:
 
 
 def layer_checksums(pipeline) -> dict[str, dict[str, int]]:
-    return {layer: checksums(pipeline.admin, pipeline.schemas[layer]) for layer in LAYERS}
+    # silver's and gold's `publication` marker names the run's publication: new on every run
+    return {layer: {t: c for t, c in checksums(pipeline.admin, pipeline.schemas[layer]).items() if t != "publication"}
+            for layer in LAYERS}
 
 
 @pytest.fixture(scope="module")

@@ -38,7 +38,7 @@ class Pipeline:
 
     def reset_schemas(self) -> None:
         with self.admin.cursor() as cur:
-            for name in ("staging", "staging_backup", "silver", "gold", "ops"):
+            for name in ("staging", "staging_backup", "silver", "gold", "silver_candidate", "gold_candidate", "ops"):
                 cur.execute(f"DROP DATABASE IF EXISTS `{self.schemas[name]}`")
                 cur.execute(f"CREATE DATABASE `{self.schemas[name]}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 

@@ -10,6 +10,15 @@
     a lost connection) rolls back to the previous contents of the day. Temporary tables do not
     commit implicitly on MySQL 8 or MariaDB, and nothing else runs DDL between BEGIN and COMMIT.
 
+  * Candidate mode (the daily DAG: the model's schema is <layer>_candidate, see
+    generate_schema_name.sql): the twin of a live table holds, after a publish, the PREVIOUS
+    publication (the publish swaps the old live table into the twin). Before replacing the dump
+    day, the same transaction first brings the twin up to date by re-copying from the live table
+    only its "dirty days" (the days the twin's last build wrote, kept in <twin schema>.__dirty_days)
+    and records the dump day as the new dirty day: a year of history is never copied daily.
+    A twin that does not exist yet while the live table does is cloned from it once. A full
+    rebuild marks the whole table dirty, so the next build clones the live table again.
+
   Config:  day_column   the column holding the day (a DATE)
            primary_key  list of columns; added as the PRIMARY KEY when the table is created, so
                         the database itself refuses a duplicate and a day is a contiguous range
@@ -20,13 +29,20 @@
   {%- set primary_key = config.require('primary_key') -%}
   {%- set target_relation = this.incorporate(type='table') -%}
   {%- set existing_relation = load_relation(this) -%}
+  {%- set live_relation = _daily_partition_live(target_relation) -%}
 
   {{ run_hooks(pre_hooks, inside_transaction=False) }}
 
-  {%- if existing_relation is none or should_full_refresh() -%}
+  {%- if should_full_refresh() or (existing_relation is none and live_relation is none) -%}
     {{ _daily_partition_rebuild(target_relation, existing_relation, primary_key, sql) }}
+    {%- if _daily_partition_is_twin(target_relation) -%}
+      {{ _daily_partition_mark_dirty(target_relation, _daily_partition_whole_table()) }}
+    {%- endif -%}
   {%- else -%}
-    {{ _daily_partition_replace_day(target_relation, day_column, sql) }}
+    {%- if live_relation is not none -%}
+      {{ _daily_partition_clone_if_needed(target_relation, existing_relation, live_relation) }}
+    {%- endif -%}
+    {{ _daily_partition_replace_day(target_relation, day_column, sql, live_relation) }}
   {%- endif -%}
 
   {{ run_hooks(post_hooks, inside_transaction=False) }}
@@ -54,7 +70,7 @@
 {% endmacro %}
 
 
-{% macro _daily_partition_replace_day(target_relation, day_column, sql) %}
+{% macro _daily_partition_replace_day(target_relation, day_column, sql, live_relation=none) %}
   {%- set day = staging_dump_date() -%}
   {%- set tmp_relation = make_temp_relation(target_relation) -%}
   {% do run_query("drop temporary table if exists " ~ tmp_relation) %}
@@ -77,6 +93,24 @@
   {%- endif -%}
 
   {%- set columns = adapter.get_columns_in_relation(target_relation) | map(attribute='quoted') | join(', ') -%}
+  {%- if live_relation is not none -%}
+    {%- set dirty = _daily_partition_dirty_relation(target_relation) -%}
+    {%- set dirty_days = "select day from " ~ dirty ~ " where model = '" ~ target_relation.identifier ~ "'" -%}
+    {#- the twin becomes the live table again, then day D becomes its only dirty day -#}
+    {% call statement('sync_dirty_days') %}
+      delete from {{ target_relation }} where {{ day_column }} in ({{ dirty_days }})
+    {% endcall %}
+    {% call statement('copy_dirty_days') %}
+      insert into {{ target_relation }} ({{ columns }})
+      select {{ columns }} from {{ live_relation }} where {{ day_column }} in ({{ dirty_days }})
+    {% endcall %}
+    {% call statement('mark_dirty') %}
+      delete from {{ dirty }} where model = '{{ target_relation.identifier }}'
+    {% endcall %}
+    {% call statement('mark_dirty_day') %}
+      insert into {{ dirty }} (model, day) values ('{{ target_relation.identifier }}', '{{ day }}')
+    {% endcall %}
+  {%- endif -%}
   {% call statement('replace_day') %}
     delete from {{ target_relation }} where {{ day_column }} = '{{ day }}'
   {% endcall %}
@@ -85,6 +119,81 @@
   {% endcall %}
   {% do adapter.commit() %}
   {% do run_query("drop temporary table if exists " ~ tmp_relation) %}
+{% endmacro %}
+
+
+{#- In candidate mode (schema <layer>_candidate) the live table of the twin, or none when it
+    does not exist yet; none outside candidate mode. -#}
+{% macro _daily_partition_is_twin(relation) %}
+  {{ return(relation.schema.endswith('_candidate')) }}
+{% endmacro %}
+
+
+{% macro _daily_partition_live(relation) %}
+  {%- if not _daily_partition_is_twin(relation) -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {{ return(adapter.get_relation(relation.database, relation.schema[:-('_candidate' | length)], relation.identifier)) }}
+{% endmacro %}
+
+
+{#- <twin schema>.__dirty_days(model, day): the days the twin's last build wrote. -#}
+{% macro _daily_partition_dirty_relation(relation) %}
+  {%- set dirty = api.Relation.create(schema=relation.schema, identifier='__dirty_days', type='table') -%}
+  {% do run_query("create table if not exists " ~ dirty ~ " (model varchar(128) not null, day date not null, "
+                  ~ "primary key (model, day)) engine=InnoDB") %}
+  {{ return(dirty) }}
+{% endmacro %}
+
+
+{#- The day standing for "every day": the twin differs from the live table everywhere. -#}
+{% macro _daily_partition_whole_table() %}
+  {{ return('1000-01-01') }}
+{% endmacro %}
+
+
+{% macro _daily_partition_mark_dirty(relation, day) %}
+  {%- set dirty = _daily_partition_dirty_relation(relation) -%}
+  {% call statement('forget_dirty_days') %}
+    delete from {{ dirty }} where model = '{{ relation.identifier }}'
+  {% endcall %}
+  {% call statement('mark_dirty_day') %}
+    insert into {{ dirty }} (model, day) values ('{{ relation.identifier }}', '{{ day }}')
+  {% endcall %}
+  {% do adapter.commit() %}
+{% endmacro %}
+
+
+{#- The twin becomes a copy of the live table (CREATE TABLE LIKE + INSERT SELECT, swapped in by
+    one RENAME) when it does not exist yet or is dirty as a whole. A crash before the dirty mark
+    is cleared only means cloning again. -#}
+{% macro _daily_partition_clone_if_needed(target_relation, existing_relation, live_relation) %}
+  {%- set dirty = _daily_partition_dirty_relation(target_relation) -%}
+  {%- set whole = run_query("select count(*) from " ~ dirty ~ " where model = '" ~ target_relation.identifier
+                            ~ "' and day = '" ~ _daily_partition_whole_table() ~ "'").columns[0].values()[0] -%}
+  {%- if existing_relation is not none and whole == 0 -%}
+    {{ return(none) }}
+  {%- endif -%}
+  {%- set clone = target_relation.incorporate(path={"identifier": target_relation.identifier ~ '__dbt_clone'}) -%}
+  {%- set old = target_relation.incorporate(path={"identifier": target_relation.identifier ~ '__dbt_old'}) -%}
+  {{ log("cloning " ~ live_relation ~ " into " ~ target_relation ~ " (its twin is missing or dirty as a whole)", info=true) }}
+  {% do run_query("drop table if exists " ~ clone) %}
+  {% do run_query("drop table if exists " ~ old) %}
+  {% do run_query("create table " ~ clone ~ " like " ~ live_relation) %}
+  {% call statement('clone_rows') %}
+    insert into {{ clone }} select * from {{ live_relation }}
+  {% endcall %}
+  {% do adapter.commit() %}
+  {%- if existing_relation is none -%}
+    {% do run_query("rename table " ~ clone ~ " to " ~ target_relation) %}
+  {%- else -%}
+    {% do run_query("rename table " ~ target_relation ~ " to " ~ old ~ ", " ~ clone ~ " to " ~ target_relation) %}
+    {% do run_query("drop table " ~ old) %}
+  {%- endif -%}
+  {% call statement('forget_dirty_days') %}
+    delete from {{ dirty }} where model = '{{ target_relation.identifier }}'
+  {% endcall %}
+  {% do adapter.commit() %}
 {% endmacro %}
 
 
@@ -99,13 +208,18 @@
 {% endmacro %}
 
 
-{#- True while a daily_partition model builds only the dump day (its table exists and no full
-    refresh was asked for); False on the first build, which computes every available day. -#}
+{#- True while a daily_partition model builds only the dump day (its table, or in candidate
+    mode its twin or live table, exists and no full refresh was asked for); False on the first
+    build, which computes every available day. -#}
 {% macro building_dump_day_only() %}
   {%- if not execute -%}
     {{ return(false) }}
   {%- endif -%}
   {%- set relation = adapter.get_relation(this.database, this.schema, this.identifier) -%}
+  {%- if relation is none and this.schema.endswith('_candidate') -%}
+    {#- a twin not cloned yet: its live table makes this a day build too -#}
+    {%- set relation = adapter.get_relation(this.database, this.schema[:-('_candidate' | length)], this.identifier) -%}
+  {%- endif -%}
   {{ return(relation is not none and not should_full_refresh()) }}
 {% endmacro %}
 

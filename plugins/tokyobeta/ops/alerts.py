@@ -8,7 +8,11 @@ Who sends what, once:
                    retry that later succeeds sends nothing;
   on_dag_failure   DAG on_failure_callback: one summary per failed run;
   on_sla_miss      DAG sla_miss_callback of tokyobeta_daily_etl (see ops/sla.py);
-  notify           a notice from inside a task (quarantined day, archive warning, freshness).
+  notify           a notice from inside a task (quarantined day, archive warning, freshness,
+                   a held publication).
+A task that sends its failure's alert itself (audit_candidates holding a day) raises an
+exception with `already_alerted = True` and calls mark_alerted: on_task_failure and
+on_dag_failure then send nothing, so the held day is ONE alert.
 """
 
 from __future__ import annotations
@@ -103,10 +107,29 @@ def _sns_and_settings() -> tuple[Any, Any]:
     return aws.sns(cfg.aws_conn_id), cfg
 
 
+ALERTED_XCOM = "alert_sent"
+
+
+def mark_alerted(context: Mapping[str, Any]) -> None:
+    """Records on the task instance that its failure's alert has been sent (see the docstring)."""
+    context["ti"].xcom_push(key=ALERTED_XCOM, value=True)
+
+
+def _already_alerted(ti: Any) -> bool:
+    from airflow.models import XCom
+
+    return bool(XCom.get_one(key=ALERTED_XCOM, dag_id=ti.dag_id, task_id=ti.task_id, run_id=ti.run_id,
+                             map_index=ti.map_index))
+
+
 def on_task_failure(context: Mapping[str, Any]) -> None:
     """on_failure_callback: fires only when a task has failed for good (no retry left)."""
     from tokyobeta import settings
     from tokyobeta.io import aws
+
+    if getattr(context.get("exception"), "already_alerted", False):
+        log.info("the task sent its own alert for this failure; no second one")
+        return
 
     cfg = settings.for_task(context)
     subject, body = task_failure_message(context)
@@ -146,8 +169,12 @@ def dag_failure_message(dag_id: str, run_id: str, logical_date: Any, reason: str
 def on_dag_failure(context: Mapping[str, Any]) -> None:
     """DAG on_failure_callback: the whole run summarised once, after the per-task alerts."""
     dag_run = context["dag_run"]
-    task_states = [(ti.task_id, str(ti.state), ti.try_number, ti.log_url)
-                   for ti in sorted(dag_run.get_task_instances(), key=lambda t: t.task_id)]
+    instances = sorted(dag_run.get_task_instances(), key=lambda t: t.task_id)
+    failed = [ti for ti in instances if str(ti.state) == "failed"]
+    if failed and all(_already_alerted(ti) for ti in failed):
+        log.info("every failed task of %s sent its own alert; no run summary", dag_run.run_id)
+        return
+    task_states = [(ti.task_id, str(ti.state), ti.try_number, ti.log_url) for ti in instances]
     subject, body = dag_failure_message(dag_run.dag_id, dag_run.run_id, context.get("logical_date"),
                                         context.get("reason"), task_states)
     sns, cfg = _sns_and_settings()

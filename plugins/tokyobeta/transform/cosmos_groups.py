@@ -1,12 +1,12 @@
 """The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest.
 
-Each model is one task running `dbt build --select <it>`: the model and its tests in one dbt
-invocation (TestBehavior.BUILD), so a failing test stops its downstream models, and the day
-costs half the dbt start-ups of a run task plus a test task (each start-up is seconds: see
-scripts/bench/dbt_incremental.py). A test over two nodes (a relationship) runs in the task of
-the later one (indirect selection "buildable"). With `sources_and_seeds_first` the group starts
-with one task that tests every staging source and builds the code-table seeds with their
-tests, so a bad load stops before silver is touched."""
+Every task builds into the candidate twins (<layer>_candidate: write-audit-publish, see
+transform/publish.py): the cosmos tasks set TOKYOBETA_DBT_CANDIDATES=1 for dbt. Each model is
+one task running `dbt run --select <it>` (TestBehavior.NONE), visible and retryable on its own;
+the models' tests all run afterwards in ONE dbt process, the audit_candidates task, so a failing
+test holds the whole day with one alert naming it (and nothing is published). With
+`sources_and_seeds_first` the group starts with one task that tests every staging source and
+builds the code-table seeds with their tests, so a bad load stops before silver is touched."""
 
 from __future__ import annotations
 
@@ -14,6 +14,9 @@ from typing import Any
 
 from tokyobeta.settings import Settings
 from tokyobeta.transform.dbt_project import manifest_path
+from tokyobeta.transform.publish import CANDIDATE_ENV
+
+CANDIDATE_BUILD_ENV = {CANDIDATE_ENV: "1"}
 
 
 def profile_config(cfg: Settings):
@@ -34,8 +37,7 @@ def profile_config(cfg: Settings):
 def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
                    **task_group_kwargs: Any):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import (ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior,
-                                  TestIndirectSelection)
+    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior
 
     project_dir = cfg.dbt_project_path
     profile = profile_config(cfg)
@@ -52,16 +54,16 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             execution_mode=ExecutionMode.LOCAL,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=cfg.dbt_executable_path,
-            test_indirect_selection=TestIndirectSelection.BUILDABLE,
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
             select=select,
-            test_behavior=TestBehavior.BUILD,
+            test_behavior=TestBehavior.NONE,
             should_detach_multiple_parents_tests=False,
             seed_rendering_behavior=(SeedRenderingBehavior.NONE if sources_and_seeds_first
                                      else SeedRenderingBehavior.ALWAYS),
         ),
+        operator_args={"env": CANDIDATE_BUILD_ENV},
         **task_group_kwargs,
     )
     if sources_and_seeds_first:
@@ -76,6 +78,7 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             dbt_executable_path=cfg.dbt_executable_path,
             invocation_mode=InvocationMode.SUBPROCESS,
             install_deps=False,
+            env=CANDIDATE_BUILD_ENV,
             select=["source:staging", "path:seeds"],
             # only tests whose every parent is selected: a relationship from a model to a seed
             # runs with the model (its table may not exist yet)

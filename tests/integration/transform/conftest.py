@@ -28,7 +28,7 @@ class Warehouse:
 
     def reset(self) -> None:
         with self.admin.cursor() as cur:
-            for name in ("staging", "silver", "gold"):
+            for name in ("staging", "silver", "gold", "silver_candidate", "gold_candidate"):
                 cur.execute(f"DROP DATABASE IF EXISTS `{self.schemas[name]}`")
                 cur.execute(f"CREATE DATABASE `{self.schemas[name]}` CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci")
 
@@ -42,13 +42,13 @@ class Warehouse:
 
         return staging.build_from_sample(self.admin, self.schemas, self.cfg.include_path, day, scale=scale, seed=7)
 
-    def dbt(self, *args: str, check: bool = True) -> dict[str, Any]:
+    def dbt(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> dict[str, Any]:
         """Runs dbt; returns {"returncode", "output", "results": run_results.json (or sources.json)}."""
         target = self.work_dir / "target"
         cmd = [self.cfg.dbt_executable_path, *args, "--project-dir", str(self.project_dir),
                "--profiles-dir", str(self.project_dir), "--target", "local",
                "--target-path", str(target), "--log-path", str(self.work_dir / "logs")]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
+        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **(env or {})}
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.project_dir)
         if proc.returncode == -signal.SIGSEGV:
             # Connector/Python 8.4's C extension (dbt-mysql's driver) has segfaulted while
