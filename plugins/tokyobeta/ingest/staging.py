@@ -317,7 +317,7 @@ class Loader:
                     indexing = None
                 if stmt.text is None or stmt.kind is Kind.DEFINITION or (table is None and stmt.kind in (
                         Kind.CREATE_TABLE, Kind.INSERT, Kind.DROP_TABLE, Kind.TABLE_FRAMING)):
-                    skipped += 1
+                    skipped += stmt.count
                 elif stmt.kind is Kind.SESSION:
                     self._session_statement(stmt, writer)
                 elif stmt.kind is Kind.OTHER:

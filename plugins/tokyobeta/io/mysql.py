@@ -10,9 +10,13 @@ import MySQLdb
 
 
 def connect_params(conn_id: str) -> dict[str, Any]:
-    from airflow.hooks.base import BaseHook
+    from tokyobeta.io import connections
 
-    conn = BaseHook.get_connection(conn_id)
+    conn = connections.from_environment(conn_id)
+    if conn is None:
+        from airflow.hooks.base import BaseHook
+
+        conn = BaseHook.get_connection(conn_id)
     return {
         "host": conn.host or "127.0.0.1",
         "port": int(conn.port or 3306),

@@ -109,3 +109,24 @@ def test_load_from_the_bucket_and_restore_a_backup(env, sample_dump, s3, bucket,
     # a day with no manifest: nothing to load
     code, out, _ = tokyobeta(env, "load-dump", "--date", "2020-01-01")
     assert code == 2 and out.startswith("NOT LOADED (missing)"), out
+
+
+def test_load_dump_starts_without_airflow(env, sample_dump, tmp_path, secretsmanager, monkeypatch):
+    """The operator's command reads its connections from the environment (no secrets backend
+    here) and the trusted source from its secret, without importing Airflow (1-1.5 s)."""
+    from conftest import unique
+    from tokyobeta.ops import localstack
+
+    secret_id = unique("tokyobeta/test/source")
+    localstack.ensure_secret(secretsmanager, secret_id, {"host": SOURCE["host"], "dbname": SOURCE["database"],
+                                                         "port": 3306, "username": "u", "password": "p"})
+    env = {k: v for k, v in env.items() if not k.startswith("EXPECTED_SOURCE_")}
+    env["SOURCE_SECRET_ID"] = secret_id
+    dump_path, manifest_path = write_pair(tmp_path, sample_dump.data, manifest_for(sample_dump.data, DAY,
+                                                                                   sample_dump.counts, **SOURCE))
+    script = ("import sys; from tokyobeta import cli; code = cli.main(sys.argv[1:]); "
+              "print('airflow imported' if 'airflow' in sys.modules else 'no airflow'); sys.exit(code)")
+    proc = subprocess.run([sys.executable, "-c", script, "load-dump", "--dry-run", "--file", str(dump_path),
+                           "--manifest", str(manifest_path)], env=env, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0 and proc.stdout.startswith("VERIFIED"), proc.stdout + proc.stderr
+    assert proc.stdout.rstrip().endswith("no airflow"), proc.stdout

@@ -220,3 +220,71 @@ def test_classify(text, kind):
 ])
 def test_session_setting(text, setting):
     assert dumpfile.session_setting(text) == setting
+
+
+# mysqldump --skip-extended-insert: one row per statement, millions of them in a log table.
+def one_row_statements(rows: int, table: bytes = b"event_log", long_every: int = 0) -> bytes:
+    lines = []
+    for i in range(rows):
+        text = b"x" * (300 if long_every and i % long_every == 0 else 3)
+        lines.append(b"INSERT INTO `%s` VALUES (%d,'a;\\nINSERT INTO `tenants` VALUES (9);\\n','%s');\n"
+                     % (table, i, text))
+    return b"".join(lines)
+
+
+RUN_DUMP = (b"-- MySQL dump 10.13\n/*!40101 SET NAMES utf8mb4 */;\n"
+            b"CREATE TABLE `event_log` (\n  `id` int NOT NULL\n) ENGINE=InnoDB;\n"
+            + one_row_statements(500)
+            + b"CREATE TABLE `tenants` (\n  `id` int NOT NULL\n) ENGINE=InnoDB;\n"
+            b"INSERT INTO `tenants` VALUES (1,'a;b');\nINSERT INTO `tenants` VALUES (2,'c');\n"
+            + one_row_statements(3, b"payments") + b"UNLOCK TABLES;\n-- Dump completed\n")
+
+
+@pytest.mark.parametrize("chunk", [None, 1, 7, 100, 513, 514, 4096])
+def test_a_run_of_one_row_statements_is_skipped_as_one_whatever_the_chunking(chunk):
+    stmts, scanner = scan(RUN_DUMP, chunk)
+    assert scanner.completed
+    assert [(s.kind, s.table, s.text is not None, s.count) for s in stmts] == [
+        (Kind.SESSION, None, True, 1), (Kind.CREATE_TABLE, "event_log", False, 1), (Kind.INSERT, "event_log", False, 500),
+        (Kind.CREATE_TABLE, "tenants", True, 1), (Kind.INSERT, "tenants", True, 1), (Kind.INSERT, "tenants", True, 1),
+        (Kind.INSERT, "payments", False, 3), (Kind.SESSION, None, True, 1)]
+    assert stmts[2].offset == RUN_DUMP.index(b"INSERT INTO `event_log`")
+    tenants = [s for s in stmts if s.table == "tenants" and s.kind is Kind.INSERT]
+    assert [RUN_DUMP[s.offset:s.offset + len(s.text)] == s.text for s in tenants] == [True, True]
+
+
+@pytest.mark.parametrize("chunk", [None, 5, 600])
+def test_a_run_stops_at_another_table_that_shares_its_name_as_a_prefix(chunk):
+    qualified = b"INSERT INTO `event_log`.`tenants` VALUES (1);\n"
+    doubled = b"INSERT INTO `event_log``x` VALUES (1);\n"
+    data = (one_row_statements(20) + qualified + one_row_statements(20) + doubled + one_row_statements(2)
+            + b"-- Dump completed\n")
+    stmts, scanner = scan(data, chunk)
+    assert [(s.kind, s.table, s.text is not None, s.count) for s in stmts] == [
+        (Kind.INSERT, "event_log", False, 20), (Kind.OTHER, None, True, 1),  # read and refused by the loader
+        (Kind.INSERT, "event_log", False, 20), (Kind.INSERT, "event_log`x", False, 1),
+        (Kind.INSERT, "event_log", False, 2)]
+    assert stmts[1].text == qualified.rstrip(b"\n")
+
+
+@pytest.mark.parametrize("chunk", [None, 3, 64, 700])
+def test_a_run_that_ends_the_dump(chunk):
+    complete, _ = scan(one_row_statements(50) + b"INSERT INTO `event_log` VALUES (1);", chunk)
+    assert [(s.kind, s.count) for s in complete] == [(Kind.INSERT, 51)]
+    cut = one_row_statements(50) + b"INSERT INTO `event_log` VALUES (1,'a;b"
+    with pytest.raises(dumpfile.DumpFormatError, match=f"starts at byte {len(one_row_statements(50))} .*truncated"):
+        scan(cut, chunk)
+
+
+@pytest.mark.parametrize("chunk", [None, 9, 100])
+def test_long_statements_in_a_run_keep_memory_flat_and_are_judged_alike(chunk, monkeypatch):
+    monkeypatch.setattr(dumpfile, "CHUNK_BYTES", 128)  # statements of 300+ bytes count as long
+    data = one_row_statements(40, long_every=3)
+    whole, _ = scan(data + b"-- Dump completed\n")
+    assert [(s.kind, s.count) for s in whole] == [(Kind.INSERT, 40)]
+    assert scan(data + b"-- Dump completed\n", chunk)[0] == whole
+    long_last = data + b"INSERT INTO `event_log` VALUES (1,'" + b"y" * 2000
+    with pytest.raises(dumpfile.DumpFormatError, match=f"starts at byte {len(data)} \\(.INSERT INTO `event_log` VALUES"):
+        scan(long_last, chunk)
+    stmts, _ = scan(long_last + b"');", chunk)
+    assert [(s.kind, s.count) for s in stmts] == [(Kind.INSERT, 41)]
