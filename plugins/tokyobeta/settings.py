@@ -136,6 +136,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("KPI_LOOKBACK_DAYS", 30, int, "Days before MAX(snapshot_date) the KPI upsert recomputes.", per_run=True),
     Knob("KPI_FORWARD_DAYS", 60, int, "Days after MAX(snapshot_date) the KPI upsert projects.", per_run=True),
     Knob("DAILY_FAIL_ON_ARCHIVE_ERROR", False, _bool, "Fail the run when archiving the dump fails (default: warn and go on).", per_run=True),
+    Knob("OPENLINEAGE_EVENTS", False, _bool, "Also send the day's lineage chain (README: Lineage) as OpenLineage events at the end of archive_dump, through the openlineage-python client configured its own way (`OPENLINEAGE_URL`, `OPENLINEAGE__TRANSPORT__*` or `OPENLINEAGE_CONFIG`)."),
     # --- alerting and monitoring ---
     Knob("ALERT_TOPIC_ARN", "", str, "SNS topic every alert goes to. Empty is a configuration error at alert time."),
     Knob("SLA_GOLD_DEADLINE", time(8, 30), _hhmm, "Gold must be published by this JST time (SLA e-mail and SNS).", parse_time=True),
