@@ -175,7 +175,7 @@ def _lineage_note(context: dict, cfg: settings.Settings, day: date) -> None:
     try:
         with mysql.connection(cfg.mysql_conn_id) as conn:
             chain = lineage.collect(conn, cfg, day)
-        notes.explain(context, lineage.render_note(chain))
+        notes.explain(context, lineage.render_note(chain, context.get("run_id")))
         if cfg.openlineage_events:
             lineage.emit_openlineage(chain)
     except Exception:  # noqa: BLE001 - see the docstring

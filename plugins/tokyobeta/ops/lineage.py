@@ -188,7 +188,8 @@ def build(day: date, records: Mapping[str, Any], table: str | None = None, *, bu
     if source and source.get("dump_key"):
         facts = {"bucket": bucket, "key": source["dump_key"], "version_id": (load or {}).get("dump_version_id"),
                  "sha256": source.get("dump_sha256"), "bytes": (load or {}).get("dump_bytes")}
-        version = f" version {facts['version_id']}" if facts["version_id"] else " (no S3 version recorded)"
+        version = (f" version {facts['version_id']}" if facts["version_id"] else
+                   " (no S3 version: not read by a load)" if load is None else " (no S3 version recorded)")
         links.append(Link("dump", "ok", f"s3://{bucket}/{facts['key']}{version}, sha256 {facts['sha256'] or '?'}"
                           + (f", {facts['bytes']} bytes" if facts["bytes"] is not None else ""), facts))
     else:
@@ -251,7 +252,7 @@ def build(day: date, records: Mapping[str, Any], table: str | None = None, *, bu
         failed = sum(len((m.get("tests") or {}).get("failed") or []) for m in models)
         passed = sum(int((m.get("tests") or {}).get("passed") or 0) for m in models)
         if pub["status"] == "published":
-            links.append(Link(layer, "ok", f"publication #{pub['id']} published {facts['published_at']}, "
+            links.append(Link(layer, "ok", f"publication #{pub['id']} published {facts['published_at']} UTC, "
                               f"{len(models)} models, tests {passed} passed / {failed} failed ({where})", facts))
         elif pub["status"] == "held":
             audit = _json(pub.get("audit"), pub.get("audit"))
@@ -322,16 +323,25 @@ def _run_of(link: Link) -> str | None:
     return link.facts.get("run_id")
 
 
+def _main_run(chain: Chain) -> str | None:
+    """The run most links came from (the day's run); links of other runs name theirs."""
+    runs = [_run_of(link) for link in chain.links if _run_of(link)]
+    return max(set(runs), key=runs.count) if runs else None
+
+
 def render(chain: Chain) -> str:
     head = f"Lineage of dump day {chain.dump_date}" + (f", table gold.{chain.table}" if chain.table else "")
-    out = [head + (": complete" if chain.complete else ": INCOMPLETE (see the links marked !)")]
+    main = _main_run(chain)
+    out = [head + (": complete" if chain.complete else ": INCOMPLETE (see the links marked !)"),
+           f"  run {main}" + ("" if all(_run_of(link) in (None, main) for link in chain.links)
+                              else " (links of another run name theirs)") if main else "  no run recorded"]
     for link in chain.links:
         mark = "ok" if link.ok else "! "
-        out.append(f"  {mark} {_LABELS[link.step]:18} {link.summary}")
+        out.append(f"  {mark} {_LABELS[link.step]:19} {link.summary}")
         if link.reason:
-            out.append(f"       {'':18} {link.reason}")
-        if _run_of(link):
-            out.append(f"       {'':18} run {_run_of(link)}")
+            out.append(f"     {'':19} {link.reason}")
+        if _run_of(link) not in (None, main):
+            out.append(f"     {'':19} run {_run_of(link)}")
     if chain.table_detail is not None:
         t = chain.table_detail
         out.append(f"  table {t.get('relation')}: "
