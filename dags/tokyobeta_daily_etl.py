@@ -9,7 +9,9 @@ copied to `dumps-quarantine/` and an alert goes out; the reason is in this task'
 log); `load_staging` loads the five contract tables and swaps them in at once (the previous load
 stays in `staging_backup`); `enrich` fills nationality and municipality; `dbt_silver` and
 `dbt_gold` build the models (the lineage is under Browse > dbt Docs); `upsert_kpis` refreshes
-`gold.occupancy_daily_metrics`; `archive_dump` copies the dump to `dumps-archive/`.
+`gold.occupancy_daily_metrics`; `archive_dump` copies the dump to `dumps-archive/` and writes
+the day's **lineage** (dump, verdict, load, publications, KPIs, archive with S3 keys, versions and
+run ids) into the run's note; `tokyobeta lineage --date D` prints the same chain.
 The buttons "S3: manifest", "S3: dump", ... in a task's details open the objects it used.
 
 ### Settings
@@ -56,7 +58,8 @@ with DAG(
         "DUMP_BUCKET", "DUMPS_PREFIX", "MANIFEST_PREFIX", "ARCHIVE_PREFIX", "QUARANTINE_PREFIX",
         "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "STAGING_BACKUPS_KEPT",
         "ENRICHMENT_ENABLED", "ENRICHMENT_PROVIDER", "ENRICHMENT_MAX_MODEL_CALLS", "KPI_ENABLED",
-        "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "DAILY_FAIL_ON_ARCHIVE_ERROR", "ALERT_TOPIC_ARN"]),
+        "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "DAILY_FAIL_ON_ARCHIVE_ERROR", "OPENLINEAGE_EVENTS",
+        "ALERT_TOPIC_ARN"]),
 ) as dag:
     wait_for_manifest = ManifestSensor(
         task_id="wait_for_manifest",
