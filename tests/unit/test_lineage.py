@@ -170,3 +170,21 @@ def test_openlineage_events_one_per_link_that_happened():
     quarantined = lineage.build(DAY, {"verdicts": [{"id": 1, "status": "QUARANTINED", "reasons": "X", "detail": "d",
                                                     "dump_key": KEY, "dump_sha256": SHA, "run_id": RUN}]}, bucket="b")
     assert [e.job.name for e in lineage.openlineage_events(quarantined)] == ["tokyobeta_daily_etl.dump"]
+
+
+def test_openlineage_datasets_use_the_configured_schema_names():
+    chain = lineage.build(DAY, complete_records(), bucket="b", warehouse="mysql://db",
+                          schemas={"staging": "lin_staging", "gold": "lin_gold"})
+    events = {e.job.name.rsplit(".", 1)[1]: e for e in lineage.openlineage_events(chain)}
+    assert sorted(d.name for d in events["load"].outputs) == ["lin_staging.rooms", "lin_staging.tenants"]
+    assert [d.name for d in events["kpi"].outputs] == ["lin_gold.occupancy_daily_metrics"]
+
+
+def test_a_long_chain_still_fits_the_note():
+    records = {"verdicts": [{"id": 1, "status": "QUARANTINED", "reasons": "SOURCE_MISMATCH " * 20,
+                             "detail": "x" * 3000, "dump_key": KEY, "dump_sha256": SHA, "run_id": RUN}]}
+    note = lineage.render_note(lineage.build(DAY, records, bucket="b"), run_id=RUN)
+    assert note.startswith(f"Lineage of {DAY} (incomplete)")
+    # a 3000-character verdict detail is cut in its line, so every link stays in the note
+    assert len(note) <= 1000 and note.count("\n") == len(lineage.STEPS)
+    assert all(f"{label}:" in note for label in ("dump", "manifest verdict", "load", "gold publication", "archive"))

@@ -56,6 +56,7 @@ class Chain:
     table_detail: dict[str, Any] | None = None
     bucket: str = ""
     warehouse: str = ""
+    schemas: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def complete(self) -> bool:
@@ -131,7 +132,7 @@ def collect(conn: Any, cfg: Any, day: date, table: str | None = None) -> Chain:
                     conn, f"SELECT metric_date, as_of_snapshot_date, is_projection, gold_publication_id "
                           f"FROM `{gold}`.`{table}` WHERE metric_date = %s", (day,))
         records["table"] = detail
-    return build(day, records, table, bucket=cfg.dump_bucket, warehouse=_warehouse(conn))
+    return build(day, records, table, bucket=cfg.dump_bucket, warehouse=_warehouse(conn), schemas=schemas)
 
 
 def _warehouse(conn: Any) -> str:
@@ -174,7 +175,7 @@ def _publication(rows: Sequence[Mapping[str, Any]], layer: str) -> Mapping[str, 
 
 
 def build(day: date, records: Mapping[str, Any], table: str | None = None, *, bucket: str = "",
-          warehouse: str = "") -> Chain:
+          warehouse: str = "", schemas: Mapping[str, str] | None = None) -> Chain:
     verdict = _newest(records.get("verdicts", []))
     loads = records.get("loads", [])
     load = _newest(loads, status=("loaded", "restored")) or _newest(loads)
@@ -305,7 +306,7 @@ def build(day: date, records: Mapping[str, Any], table: str | None = None, *, bu
             table_detail["model"] = next((m for m in models if m.get("model") == table
                                           or str(m.get("relation", "")).endswith(f".{table}")), None)
             table_detail["publication"] = gold_pub["publication_id"] if gold_pub else None
-    return Chain(day, links, table, table_detail, bucket, warehouse)
+    return Chain(day, links, table, table_detail, bucket, warehouse, dict(schemas or {}))
 
 
 def _short(value: Any, limit: int = 160) -> str:
@@ -383,7 +384,8 @@ def render_note(chain: Chain, run_id: str | None = None) -> str:
         elif link.ok:
             text = link.summary
         else:
-            text = f"{link.status.upper()}: {link.reason or link.summary}"
+            # a long reason (a verdict's detail) must not push the later links out of the note
+            text = _short(f"{link.status.upper()}: {link.reason or link.summary}", 110)
         other_run = _run_of(link) and run_id and _run_of(link) != run_id
         lines.append(f"{_LABELS[link.step]}: {text}" + (f" (run {_run_of(link)})" if other_run else ""))
     return "\n".join(lines)
@@ -413,6 +415,8 @@ def openlineage_events(chain: Chain, producer: str = "https://github.com/tokyobe
     from openlineage.client.facet_v2 import parent_run
 
     s3 = f"s3://{chain.bucket}"
+    def schema(layer: str) -> str:
+        return chain.schemas.get(layer, layer)
     dump = chain.link("dump").facts
     dump_ds = [InputDataset(s3, dump["key"])] if dump.get("key") else []
     def tables(link: Link) -> list[OutputDataset]:
@@ -422,11 +426,11 @@ def openlineage_events(chain: Chain, producer: str = "https://github.com/tokyobe
     io: dict[str, tuple[list, list]] = {
         "dump": ([], [OutputDataset(s3, dump["key"])] if dump.get("key") else []),
         "manifest": ([InputDataset(s3, str(chain.link("manifest").facts.get("key")))], []),
-        "load": (dump_ds, [OutputDataset(chain.warehouse, f"staging.{t}") for t in sorted(load_rows)]),
+        "load": (dump_ds, [OutputDataset(chain.warehouse, f"{schema('staging')}.{t}") for t in sorted(load_rows)]),
         "silver": ([], tables(chain.link("silver"))),
         "gold": ([InputDataset(o.namespace, o.name) for o in tables(chain.link("silver"))], tables(chain.link("gold"))),
         "kpi": ([InputDataset(o.namespace, o.name) for o in tables(chain.link("gold"))],
-                [OutputDataset(chain.warehouse, f"gold.{KPI_TABLE}")]),
+                [OutputDataset(chain.warehouse, f"{schema('gold')}.{KPI_TABLE}")]),
         "archive": (dump_ds, [OutputDataset(s3, str(chain.link("archive").facts.get("key")))]),
     }
     events = []
