@@ -13,7 +13,9 @@ stays in `staging_backup`); `enrich` fills nationality and municipality; `dbt_si
 `audit_candidates` runs every dbt test and the KPI sanity checks on them, and
 `publish_silver_gold` swaps them in with one atomic `RENAME TABLE` (write-audit-publish);
 `upsert_kpis` refreshes `gold.occupancy_daily_metrics`; `archive_dump` copies the dump to
-`dumps-archive/`.
+`dumps-archive/` and writes the day's **lineage** (dump, verdict, load, publications, KPIs,
+archive with S3 keys, versions and run ids) into the run's note; `tokyobeta lineage --date D`
+prints the same chain.
 The buttons "S3: manifest", "S3: dump", ... in a task's details open the objects it used.
 
 ### Settings
@@ -72,7 +74,7 @@ with DAG(
         "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "STAGING_BACKUPS_KEPT",
         "ENRICHMENT_ENABLED", "ENRICHMENT_PROVIDER", "ENRICHMENT_MAX_MODEL_CALLS", "KPI_ENABLED",
         "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "KPI_MAX_ROOMS_DROP_SHARE", "KPI_MAX_DAILY_MOVE_INS",
-        "DAILY_FAIL_ON_ARCHIVE_ERROR", "ALERT_TOPIC_ARN"]),
+        "DAILY_FAIL_ON_ARCHIVE_ERROR", "OPENLINEAGE_EVENTS", "ALERT_TOPIC_ARN"]),
 ) as dag:
     wait_for_manifest = ManifestSensor(
         task_id="wait_for_manifest",

@@ -43,6 +43,10 @@ tokyobeta metrics --since "$DAY1"
 echo
 tokyobeta alerts --verbose --wait 5
 echo
+# Where the last day's numbers came from: dump, verdict, load, publications, KPIs, archive.
+echo "================ lineage of $DAY2 ================"
+tokyobeta lineage --date "$DAY2"
+echo
 if [ "$DAY1" = 2026-11-24 ] && [ "$SCALE" = 1 ]; then
   # The operator's report of the demo month (made on DAY1's evening, before DAY2's dump) vs ours.
   echo "================ reconciliation against the operator's report ================"

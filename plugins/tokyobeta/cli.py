@@ -299,6 +299,34 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 0
 
 
+@command("lineage", "where a dump day's gold came from: dump -> manifest verdict -> load -> silver/gold "
+         "publication -> KPI upsert -> archive, with S3 keys, versions and run ids (exit 0 complete, "
+         "1 a link is missing, 2 bad input)",
+         arg("--date", type=_date, required=True, help="the dump day, YYYY-MM-DD"),
+         arg("--table", default=None, help="narrow to one gold table, e.g. gold.daily_activity_summary"),
+         arg("--json", action="store_true", help="print the chain as JSON"),
+         arg("--openlineage", action="store_true",
+             help="also send the chain as OpenLineage events (the client's own configuration: OPENLINEAGE_URL, ...)"))
+def cmd_lineage(args: argparse.Namespace) -> int:
+    from tokyobeta.io import mysql
+    from tokyobeta.ops import lineage
+
+    cfg = settings.from_env()
+    table = None
+    if args.table is not None:
+        try:
+            table = lineage.parse_table(args.table, list(lineage.gold_day_columns(cfg.include_path)))
+        except lineage.LineageError as exc:
+            print(f"tokyobeta lineage: {exc}", file=sys.stderr)
+            return 2
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        chain = lineage.collect(conn, cfg, args.date, table)
+    print(json.dumps(lineage.as_json(chain), ensure_ascii=False, indent=2) if args.json else lineage.render(chain))
+    if args.openlineage:
+        print(f"sent {lineage.emit_openlineage(chain)} OpenLineage event(s)", file=sys.stderr)
+    return 0 if chain.complete else 1
+
+
 @command("run-day", "run tokyobeta_daily_etl for one dump day in this process (like `airflow dags test`)",
          arg("--date", type=_date, required=True),
          arg("--dag", default="tokyobeta_daily_etl"),

@@ -72,10 +72,11 @@ def load_staging(**context: Any) -> dict[str, Any]:
         verdict, at = _judge(context, cfg, s3, conn)
         if not verdict.loadable:
             _skip(f"dump not loadable: {', '.join(verdict.reasons)}: {verdict.detail}")
-        body = s3.get_object(Bucket=cfg.dump_bucket, Key=at.dump)["Body"]
+        obj = s3.get_object(Bucket=cfg.dump_bucket, Key=at.dump)
+        body = obj["Body"]
         try:
             outcome = ingest_day.load(conn, cfg, verdict.manifest, body, at, context["run_id"], _notifier(context),
-                                      connect=lambda: mysql.connect(cfg.mysql_conn_id))
+                                      connect=lambda: mysql.connect(cfg.mysql_conn_id), version_id=obj.get("VersionId"))
         finally:
             body.close()
     if outcome.status == "quarantined":
@@ -154,15 +155,27 @@ def publish_silver_gold(**context: Any) -> dict[str, Any]:
     return outcome
 
 
+def _record_step(cfg: settings.Settings, context: dict, step: str, status: str, detail: dict[str, Any]) -> None:
+    """The step's row in ops.step_log, which lineage reads. Only a DAG run has a day and a run
+    to record (a direct call, as tests make, has neither)."""
+    if not context.get("run_id"):
+        return
+    with mysql.connection(cfg.mysql_conn_id) as conn:
+        History(conn, cfg.schemas(), cfg.include_path).record_step(dump_date_for(context), step, context["run_id"],
+                                                                   status, detail)
+
+
 def upsert_kpis(**context: Any) -> dict[str, Any]:
     from tokyobeta.transform import kpi
 
     cfg = settings.for_task(context)
     if not cfg.kpi_enabled:
         log.warning("KPI upsert disabled by KPI_ENABLED=false")
+        _record_step(cfg, context, "upsert_kpis", "skipped", {"reason": "KPI_ENABLED=false"})
         return {"enabled": False}
     with mysql.connection(cfg.mysql_conn_id) as conn:
         summary = kpi.upsert(conn, cfg.schemas(), cfg.include_path, cfg.kpi_lookback_days, cfg.kpi_forward_days)
+    _record_step(cfg, context, "upsert_kpis", "done", summary)
     log.info("occupancy_daily_metrics: %s", summary)
     return summary
 
@@ -178,6 +191,7 @@ def archive_dump(**context: Any) -> dict[str, Any]:
         dest = archive.archive(s3, cfg.dump_bucket, manifest.dump_key, cfg.archive_prefix,
                                run_id=context["run_id"], sha256=manifest.dump_sha256)
     except Exception as exc:
+        _record_step(cfg, context, "archive_dump", "failed", {"error": alerts.exception_head(exc, 2)})
         if cfg.daily_fail_on_archive_error:
             raise
         log.exception("archiving the dump of %s failed; the run goes on (DAILY_FAIL_ON_ARCHIVE_ERROR=false)", day)
@@ -187,7 +201,28 @@ def archive_dump(**context: Any) -> dict[str, Any]:
                       "the data is loaded and published. Fix the cause and clear archive_dump "
                       "(DAILY_FAIL_ON_ARCHIVE_ERROR=true makes this fail the run).",
                       severity="WARNING", kind="archive_warning")
+        _lineage_note(context, cfg, day)
         return {"archived": False, "error": alerts.exception_head(exc, 2)}
     record_s3_objects(context, cfg.dump_bucket, dump=manifest.dump_key, archive=dest)
+    version = s3.head_object(Bucket=cfg.dump_bucket, Key=dest).get("VersionId")
+    _record_step(cfg, context, "archive_dump", "done", {"bucket": cfg.dump_bucket, "key": dest, "version_id": version,
+                                                        "dump_key": manifest.dump_key, "sha256": manifest.dump_sha256})
     log.info("archived to s3://%s/%s", cfg.dump_bucket, dest)
-    return {"archived": True, "key": dest}
+    _lineage_note(context, cfg, day)
+    return {"archived": True, "key": dest, "version_id": version}
+
+
+def _lineage_note(context: dict, cfg: settings.Settings, day: date) -> None:
+    """The day's chain, dump to archive, as the run's note (and OpenLineage events when
+    OPENLINEAGE_EVENTS is on): the last task is the first moment every link can be there.
+    Never fails the task: the data is published and archived by now."""
+    from tokyobeta.ops import lineage
+
+    try:
+        with mysql.connection(cfg.mysql_conn_id) as conn:
+            chain = lineage.collect(conn, cfg, day)
+        notes.explain(context, lineage.render_note(chain, context.get("run_id")))
+        if cfg.openlineage_events:
+            lineage.emit_openlineage(chain)
+    except Exception:  # noqa: BLE001 - see the docstring
+        log.exception("could not write the lineage of %s", day)

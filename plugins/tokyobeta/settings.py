@@ -138,6 +138,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("KPI_MAX_ROOMS_DROP_SHARE", 0.2, _share, "Hold the day's publication (write-audit-publish) when gold's total_rooms falls by more than this share from the previous published day.", per_run=True),
     Knob("KPI_MAX_DAILY_MOVE_INS", 500, int, "Hold the day's publication when gold counts more move-ins on the dump day than this.", per_run=True),
     Knob("DAILY_FAIL_ON_ARCHIVE_ERROR", False, _bool, "Fail the run when archiving the dump fails (default: warn and go on).", per_run=True),
+    Knob("OPENLINEAGE_EVENTS", False, _bool, "Also send the day's lineage chain (README: Lineage) as OpenLineage events at the end of archive_dump, through the openlineage-python client configured its own way (`OPENLINEAGE_URL`, `OPENLINEAGE__TRANSPORT__*` or `OPENLINEAGE_CONFIG`)."),
     # --- alerting and monitoring ---
     Knob("ALERT_TOPIC_ARN", "", str, "SNS topic every alert goes to. Empty is a configuration error at alert time."),
     Knob("SLA_GOLD_DEADLINE", time(8, 30), _hhmm, "Gold must be published by this JST time (SLA e-mail and SNS).", parse_time=True),

@@ -15,6 +15,7 @@ CREATE TABLE IF NOT EXISTS `${ops}`.`load_history` (
   `started_at` DATETIME(3) NOT NULL COMMENT 'UTC',
   `finished_at` DATETIME(3) NULL COMMENT 'UTC',
   `detail` TEXT NULL,
+  `dump_version_id` VARCHAR(1024) NULL COMMENT 'S3 version of the dump object read; NULL from a local file or an unversioned bucket',
   PRIMARY KEY (`id`),
   KEY `ix_load_history_day` (`dump_date`, `status`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
@@ -56,3 +57,32 @@ CREATE TABLE IF NOT EXISTS `${ops}`.`publications` (
   PRIMARY KEY (`id`),
   KEY `ix_publications_day` (`dump_date`, `layer`, `status`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- What the two steps after publish did for a dump day: upsert_kpis (the KPI window, its row
+-- counts, the snapshot and gold publication it read) and archive_dump (the archive key and its
+-- S3 version). One row per attempt; lineage reads the newest of each step.
+-- status: done | skipped (disabled by a setting) | failed
+CREATE TABLE IF NOT EXISTS `${ops}`.`step_log` (
+  `id` BIGINT UNSIGNED NOT NULL AUTO_INCREMENT,
+  `dump_date` DATE NOT NULL,
+  `step` VARCHAR(64) NOT NULL COMMENT 'upsert_kpis | archive_dump',
+  `run_id` VARCHAR(250) NULL,
+  `status` VARCHAR(16) NOT NULL,
+  `detail` MEDIUMTEXT NULL COMMENT 'JSON object',
+  `finished_at` DATETIME(3) NOT NULL COMMENT 'UTC',
+  PRIMARY KEY (`id`),
+  KEY `ix_step_log_day` (`dump_date`, `step`)
+) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;
+
+-- The one join from a gold (or silver) row to the publication it came from: every model is
+-- built one dump day at a time (daily_partition), so a row of day d was written by the newest
+-- publication of its layer with dump_date = d that was published. One row per (layer, dump_date).
+CREATE OR REPLACE VIEW `${ops}`.`current_publications` AS
+SELECT p.*
+FROM `${ops}`.`publications` p
+WHERE p.status = 'published'
+  AND NOT EXISTS (
+    SELECT 1 FROM `${ops}`.`publications` q
+    WHERE q.layer = p.layer AND q.dump_date = p.dump_date AND q.status = 'published'
+      AND (q.published_at > p.published_at OR (q.published_at = p.published_at AND q.id > p.id))
+  );

@@ -7,5 +7,6 @@ CREATE TABLE IF NOT EXISTS `${gold}`.`occupancy_daily_metrics` (
   `occupied_rooms` INT NOT NULL,
   `total_rooms` INT NOT NULL,
   `occupancy_rate` DECIMAL(7, 4) NULL COMMENT 'occupied_rooms / total_rooms',
+  `gold_publication_id` BIGINT UNSIGNED NULL COMMENT 'ops.publications.id of the gold the row was computed from; NULL when gold was built without a publish step',
   PRIMARY KEY (`metric_date`)
 ) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4;

@@ -173,11 +173,12 @@ def quarantine(conn: Any, cfg: settings.Settings, verdict: Verdict, at: DumpAt, 
 
 def load(conn: Any, cfg: settings.Settings, manifest: Manifest, body: BinaryIO, at: DumpAt, run_id: str,
          notify: Notify | None, *, dry_run: bool = False, progress: Callable[[Progress], None] | None = None,
-         connect: Callable[[], Any] | None = None) -> Outcome:
+         connect: Callable[[], Any] | None = None, version_id: str | None = None) -> Outcome:
     """Load the day (or only verify it, dry_run). A dump found unfit while streaming is
     quarantined (unless dry_run) and reported in the Outcome; any other failure raises.
-    Either way the attempt is in ops.load_history. `connect` opens another connection like
-    `conn`, so that tables load in parallel."""
+    Either way the attempt is in ops.load_history, with `version_id` (the S3 version of the
+    object `body` streams, for lineage). `connect` opens another connection like `conn`, so
+    that tables load in parallel."""
     history = History(conn, cfg.schemas(), cfg.include_path)
     history.ensure_tables()
     loader = Loader(conn, cfg.schemas(), cfg.include_path, cfg.staging_backups_kept, connect=connect)
@@ -187,18 +188,20 @@ def load(conn: Any, cfg: settings.Settings, manifest: Manifest, body: BinaryIO, 
     except QuarantineDump as exc:
         verdict = Verdict(manifest.dump_date, Status.QUARANTINED, exc.reasons, exc.detail, manifest)
         if dry_run:
-            history.record_load(manifest, "dry_run", run_id, started, detail=f"would be quarantined: {exc}")
+            history.record_load(manifest, "dry_run", run_id, started, detail=f"would be quarantined: {exc}",
+                                version_id=version_id)
             return Outcome("quarantined", verdict)
-        history.record_load(manifest, "quarantined", run_id, started, detail=str(exc))
+        history.record_load(manifest, "quarantined", run_id, started, detail=str(exc), version_id=version_id)
         return Outcome("quarantined", verdict, evidence=quarantine(conn, cfg, verdict, at, run_id, notify))
     except BaseException as exc:
         try:
-            history.record_load(manifest, "failed", run_id, started, detail=repr(exc))
+            history.record_load(manifest, "failed", run_id, started, detail=repr(exc), version_id=version_id)
         except Exception:  # the load's own failure is the one to report
             log.warning("could not record the failed load in ops.load_history", exc_info=True)
         raise
     status = "dry_run" if dry_run else "loaded"
     history.record_load(manifest, status, run_id, started, result,
-                        detail="verified, not swapped" if dry_run else f"backups: {', '.join(result.backups) or '-'}")
+                        detail="verified, not swapped" if dry_run else f"backups: {', '.join(result.backups) or '-'}",
+                        version_id=version_id)
     verdict = Verdict(manifest.dump_date, Status.LOADABLE, (), "loaded" if not dry_run else "verified", manifest)
     return Outcome(status, verdict, result)

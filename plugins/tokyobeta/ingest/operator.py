@@ -122,11 +122,12 @@ def _load_dump(conn: Any, cfg: settings.Settings, run: str, day: date | None, du
         _print_verdict(verdict, evidence, at, out)
         return NOT_LOADABLE
     manifest = verdict.manifest
-    body = open(at.dump, "rb", buffering=0) if dump_file else s3.get_object(Bucket=at.bucket, Key=at.dump)["Body"]
+    obj = {"Body": open(at.dump, "rb", buffering=0)} if dump_file else s3.get_object(Bucket=at.bucket, Key=at.dump)
+    body = obj["Body"]
     line = ProgressLine(manifest.dump_bytes, err) if err.isatty() else None
     try:
         outcome = ingest_day.load(conn, cfg, manifest, body, at, run, notify, dry_run=dry_run, progress=line,
-                                  connect=lambda: mysql.connect(cfg.mysql_conn_id))
+                                  connect=lambda: mysql.connect(cfg.mysql_conn_id), version_id=obj.get("VersionId"))
     finally:
         body.close()
         if line:

@@ -28,6 +28,8 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     existing = {b["Name"] for b in s3.list_buckets().get("Buckets", [])}
     if bucket not in existing:
         s3.create_bucket(Bucket=bucket, CreateBucketConfiguration={"LocationConstraint": region})
+    # Versioned like deploy/foundation.yaml's bucket, so lineage names real object versions locally too.
+    s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
 def ensure_alert_inbox(sns: Any, sqs: Any, topic_name: str, queue_name: str) -> tuple[str, str]:

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from tokyobeta import sqlfiles
+from tokyobeta.ops.history import add_column_if_missing
 
 _SQL = Path("sql") / "kpi"
 
@@ -27,6 +28,20 @@ def latest_snapshot_date(conn: Any, schemas: Mapping[str, str]) -> date:
     return as_of
 
 
+def live_publication(conn: Any, schema: str) -> int | None:
+    """The publication a layer's schema holds now: its one-row `publication` marker, which the
+    publish step swaps in with the layer. None when the schema has no marker (dbt run without
+    write-audit-publish)."""
+    if not _rows(conn, "SELECT 1 FROM information_schema.tables WHERE table_schema = %s AND table_name = 'publication'",
+                 (schema,)):
+        return None
+    found = _rows(conn, f"SELECT publication_id FROM `{schema}`.`publication`")
+    if len(found) != 1:
+        raise RuntimeError(f"{schema}.publication holds {len(found)} rows, not one: the publish step writes exactly "
+                           "one; rebuild the layer (clear its dbt task group) to repair it")
+    return None if found[0][0] is None else int(found[0][0])
+
+
 def _with_projected_moves(schemas: Mapping[str, str], include_dir: Path) -> dict[str, str]:
     """Schemas plus ${projected_moves}: the one projection rule, embedded where it is used."""
     return {**schemas, "projected_moves": sqlfiles.render(include_dir / _SQL / "projected_moves.sql", schemas)}
@@ -40,12 +55,15 @@ def upsert(conn: Any, schemas: Mapping[str, str], include_dir: Path, lookback_da
                          "set KPI_LOOKBACK_DAYS / KPI_FORWARD_DAYS to 0 or more")
     sql_dir = include_dir / _SQL
     sqlfiles.run_file(conn, sql_dir / "occupancy_daily_metrics_ddl.sql", schemas)
+    add_column_if_missing(conn, schemas["gold"], "occupancy_daily_metrics", "gold_publication_id",
+                          "BIGINT UNSIGNED NULL COMMENT 'ops.publications.id of the gold the row was computed from'")
     as_of = latest_snapshot_date(conn, schemas)
     if not _rows(conn, f"SELECT 1 FROM `{schemas['gold']}`.`daily_activity_summary` WHERE activity_date = %s", (as_of,)):
         raise RuntimeError(f"{schemas['gold']}.daily_activity_summary has no row for the latest snapshot {as_of}: "
                            "dbt gold must build that day before the KPIs are upserted")
+    publication = live_publication(conn, schemas["gold"])
     window = {"as_of": as_of, "first_day": as_of - timedelta(days=lookback_days),
-              "last_day": as_of + timedelta(days=forward_days)}
+              "last_day": as_of + timedelta(days=forward_days), "gold_publication_id": publication}
     sqlfiles.run_file(conn, sql_dir / "occupancy_daily_metrics_window.sql", _with_projected_moves(schemas, include_dir),
                       window)
     computed = dict(_rows(conn, f"SELECT is_projection, COUNT(*) FROM `{schemas['gold']}`.`occupancy_daily_metrics__window` "
@@ -61,7 +79,7 @@ def upsert(conn: Any, schemas: Mapping[str, str], include_dir: Path, lookback_da
         conn.autocommit(True)
     return {"as_of_snapshot_date": as_of.isoformat(), "first_day": window["first_day"].isoformat(),
             "last_day": window["last_day"].isoformat(), "actual_rows": int(computed.get(0, 0)),
-            "projected_rows": int(computed.get(1, 0))}
+            "projected_rows": int(computed.get(1, 0)), "gold_publication_id": publication}
 
 
 def month_report(conn: Any, schemas: Mapping[str, str], include_dir: Path, month: date) -> dict[str, Any]:

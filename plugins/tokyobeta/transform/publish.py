@@ -126,27 +126,26 @@ def open_publications(conn, schemas: Mapping[str, str], include_path: Path, day:
     of the same run and day is reused: a cleared audit writes no second row)."""
     from tokyobeta.ops.history import History
 
-    History(conn, schemas, include_path).ensure_tables()
     ops = schemas["ops"]
-    loaded = _rows(conn, f"SELECT id, dump_key, dump_sha256 FROM `{ops}`.load_history WHERE dump_date = %s "
-                         "AND status IN ('loaded', 'restored') ORDER BY id DESC LIMIT 1", (day,))
-    load_id, dump_key, sha = loaded[0] if loaded else (None, None, None)
+    load = History(conn, schemas, include_path).load_lineage(day, manifest_key) or {}
+    lineage = (load.get("dump_key"), load.get("dump_version_id"), load.get("dump_sha256"), manifest_key,
+               load.get("load_history_id"))
     ids = {}
     with conn.cursor() as cur:
         for layer in LAYERS:
             cur.execute(f"SELECT id FROM `{ops}`.publications WHERE layer = %s AND dump_date = %s AND run_id = %s "
                         "AND status <> 'published' ORDER BY id DESC LIMIT 1", (layer, day, run_id))
             found = cur.fetchone()
-            values = (dump_key, sha, manifest_key, load_id, _utc_now())
+            values = (*lineage, _utc_now())
             if found:
                 ids[layer] = found[0]
-                cur.execute(f"UPDATE `{ops}`.publications SET status = 'candidate', dump_key = %s, dump_sha256 = %s, "
-                            "manifest_key = %s, load_history_id = %s, started_at = %s, audit = NULL, models = NULL "
+                cur.execute(f"UPDATE `{ops}`.publications SET status = 'candidate', dump_key = %s, dump_version_id = %s, "
+                            "dump_sha256 = %s, manifest_key = %s, load_history_id = %s, started_at = %s, audit = NULL, models = NULL "
                             "WHERE id = %s", (*values, found[0]))
             else:
-                cur.execute(f"INSERT INTO `{ops}`.publications (layer, dump_date, status, dump_key, dump_sha256, "
-                            "manifest_key, load_history_id, started_at, run_id) "
-                            "VALUES (%s, %s, 'candidate', %s, %s, %s, %s, %s, %s)", (layer, day, *values, run_id))
+                cur.execute(f"INSERT INTO `{ops}`.publications (layer, dump_date, status, dump_key, dump_version_id, "
+                            "dump_sha256, manifest_key, load_history_id, started_at, run_id) "
+                            "VALUES (%s, %s, 'candidate', %s, %s, %s, %s, %s, %s, %s)", (layer, day, *values, run_id))
                 ids[layer] = cur.lastrowid
     conn.commit()
     return ids

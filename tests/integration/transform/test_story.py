@@ -167,7 +167,8 @@ def expected_kpi() -> dict[date, tuple]:
 def test_kpi_rows_equal_hand_computed_values(warehouse, built):
     assert kpi_rows(warehouse) == expected_kpi()
     assert built["kpi_summary"] == {"as_of_snapshot_date": "2026-03-05", "first_day": "2026-02-23",
-                                    "last_day": "2026-03-25", "actual_rows": 4, "projected_rows": FORWARD}
+                                    "last_day": "2026-03-25", "actual_rows": 4, "projected_rows": FORWARD,
+                                    "gold_publication_id": None}  # dbt built gold directly: no publication marker
 
 
 def test_kpi_removes_rows_that_no_longer_qualify(warehouse, built):
@@ -241,7 +242,9 @@ def test_kpi_upsert_is_one_transaction(warehouse, built):
     gold = warehouse.schemas["gold"]
     with warehouse.admin.cursor() as cur:
         cur.execute(f"UPDATE `{gold}`.occupancy_daily_metrics SET move_ins = 99 WHERE metric_date = %s", (D5,))
-        cur.execute(f"INSERT INTO `{gold}`.occupancy_daily_metrics VALUES (%s, %s, 1, 0, 0, 5, 10, 0.5)", (NO_DUMP, D3))
+        cur.execute(f"INSERT INTO `{gold}`.occupancy_daily_metrics (metric_date, as_of_snapshot_date, is_projection, "
+                    "move_ins, move_outs, occupied_rooms, total_rooms, occupancy_rate) VALUES (%s, %s, 1, 0, 0, 5, 10, 0.5)",
+                    (NO_DUMP, D3))
         cur.execute(f"CREATE TRIGGER `{gold}`.refuse_delete BEFORE DELETE ON `{gold}`.occupancy_daily_metrics "
                     "FOR EACH ROW SIGNAL SQLSTATE '45000' SET MESSAGE_TEXT = 'delete refused by the test'")
     tampered = kpi_rows(warehouse)
