@@ -2,15 +2,15 @@
 names the dump's key and S3 version, the verdict, the load, the silver and gold publications,
 the KPI upsert and the archive with their run ids; occupancy_daily_metrics names its snapshot
 and publication; the run note and OpenLineage events carry the same chain; a quarantined day's
-chain stops at the verdict with the reason. Until write-audit-publish lands, the test plays the
-publish step: it writes the ops.publications rows and the layers' publication markers itself."""
+chain stops at the verdict with the reason. The publications are the ones the run's own
+write-audit-publish step wrote."""
 
 from __future__ import annotations
 
 import json
 import subprocess
 import sys
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta
 
 import pytest
 
@@ -36,39 +36,10 @@ def cli(*args: str) -> subprocess.CompletedProcess:
     return subprocess.run([sys.executable, "-m", "tokyobeta.cli", *args], capture_output=True, text=True)
 
 
-def start_publications(pipeline, day: date) -> dict[str, int]:
-    """What the publish step does before dbt: a candidate row per layer; the marker each
-    layer's schema will hold once published."""
-    History(pipeline.admin, pipeline.schemas, pipeline.cfg.include_path).ensure_tables()
-    ids = {}
-    with pipeline.admin.cursor() as cur:
-        for layer in ("silver", "gold"):
-            cur.execute(f"INSERT INTO `{pipeline.schemas['ops']}`.publications (layer, dump_date, status, started_at) "
-                        "VALUES (%s, %s, 'candidate', UTC_TIMESTAMP(3))", (layer, day))
-            ids[layer] = cur.lastrowid
-            schema = pipeline.schemas[layer]
-            cur.execute(f"CREATE TABLE IF NOT EXISTS `{schema}`.publication (publication_id BIGINT UNSIGNED NOT NULL)")
-            cur.execute(f"DELETE FROM `{schema}`.publication")
-            cur.execute(f"INSERT INTO `{schema}`.publication VALUES (%s)", (ids[layer],))
-    return ids
-
-
-def finish_publications(pipeline, day: date, ids: dict[str, int], run_id: str) -> None:
-    """The publish step's record, with the load lineage History.load_lineage gives it."""
-    load = History(pipeline.admin, pipeline.schemas, pipeline.cfg.include_path).load_lineage(
-        day, pipeline.cfg.manifest_key(day))
-    assert load is not None
-    models = {"silver": [{"model": "tenant_room_snapshot_daily", "relation": f"{pipeline.schemas['silver']}.tenant_room_snapshot_daily",
-                          "rows": 1, "tests": {"passed": 4, "failed": []}}],
-              "gold": [{"model": "daily_activity_summary", "relation": f"{pipeline.schemas['gold']}.daily_activity_summary",
-                        "rows": 1, "tests": {"passed": 2, "failed": []}}]}
-    with pipeline.admin.cursor() as cur:
-        for layer, pid in ids.items():
-            cur.execute(f"UPDATE `{pipeline.schemas['ops']}`.publications SET status = 'published', dump_key = %s, "
-                        "dump_version_id = %s, dump_sha256 = %s, manifest_key = %s, load_history_id = %s, run_id = %s, "
-                        "dbt_invocation_ids = %s, models = %s, published_at = UTC_TIMESTAMP(3) WHERE id = %s",
-                        (load["dump_key"], load["dump_version_id"], load["dump_sha256"], load["manifest_key"],
-                         load["load_history_id"], run_id, json.dumps([f"inv-{layer}"]), json.dumps(models[layer]), pid))
+def published(pipeline, day: date) -> dict[str, int]:
+    """The publication per layer the daily run's publish step wrote for the day."""
+    return dict(rows(pipeline.admin, f"SELECT layer, id FROM `{pipeline.schemas['ops']}`.publications "
+                                     "WHERE dump_date = %s AND status = 'published'", (day,)))
 
 
 def dag_run(day: date):
@@ -94,12 +65,12 @@ def loaded_day(pipeline, tmp_path_factory):
     try:
         pipeline.build_source(DAY, scale=0.02)
         manifest = pipeline.publish(DAY)
-        ids = start_publications(pipeline, DAY)
         state, tasks = pipeline.run(DAY)
     finally:
         mp.undo()
     run_id, note = dag_run(DAY)
-    finish_publications(pipeline, DAY, ids, run_id)
+    ids = published(pipeline, DAY)
+    assert set(ids) == {"silver", "gold"}, ids
     return {"state": state, "tasks": tasks, "manifest": manifest, "ids": ids, "run_id": run_id, "note": note,
             "events": events}
 
@@ -187,14 +158,13 @@ def test_the_run_note_ends_with_the_chain(loaded_day):
 def test_openlineage_events_carry_the_chain(pipeline, loaded_day):
     events = [json.loads(line) for line in loaded_day["events"].read_text().splitlines() if line.strip()]
     ours = [e for e in events if e["job"]["namespace"] == lineage.JOB_NAMESPACE]
-    # the publications were recorded after the run (the test plays the publish step), so the
-    # note-time chain has no silver/gold links yet: 5 events
-    assert [e["job"]["name"] for e in ours] == [f"{DAG_ID}.{s}" for s in ("dump", "manifest", "load", "kpi", "archive")]
+    # one event per link of the chain, the publications included: they precede the archive
+    assert [e["job"]["name"] for e in ours] == [f"{DAG_ID}.{s}" for s in lineage.STEPS]
     assert all(e["eventType"] == "COMPLETE" for e in ours)
     dump = ours[0]["outputs"][0]
     assert (dump["namespace"], dump["name"]) == (f"s3://{pipeline.bucket}", loaded_day["manifest"].dump_key)
     assert ours[2]["inputs"][0]["name"] == loaded_day["manifest"].dump_key
-    assert ours[4]["outputs"][0]["name"].startswith("dumps-archive/")
+    assert ours[-1]["outputs"][0]["name"].startswith("dumps-archive/")
 
 
 def test_a_quarantined_day_stops_at_its_verdict(pipeline, loaded_day):
