@@ -26,10 +26,23 @@ def expected_from_source(conn, db: str, day: date) -> dict[str, int]:
     return out
 
 
-def layer_checksums(pipeline) -> dict[str, dict[str, int]]:
-    # silver's and gold's `publication` marker names the run's publication: new on every run
-    return {layer: {t: c for t, c in checksums(pipeline.admin, pipeline.schemas[layer]).items() if t != "publication"}
-            for layer in LAYERS}
+# A rerun is a new publication, so what names it changes and nothing else may: silver's and gold's
+# `publication` marker, and the KPI rows' gold_publication_id (checked against the live one below)
+LINEAGE_ONLY = {"publication"}
+KPI_TABLE, KPI_LINEAGE_COLUMN = "occupancy_daily_metrics", "gold_publication_id"
+
+
+def layer_checksums(pipeline) -> dict[str, dict[str, object]]:
+    out = {layer: {t: c for t, c in checksums(pipeline.admin, pipeline.schemas[layer]).items() if t not in LINEAGE_ONLY}
+           for layer in LAYERS}
+    gold = pipeline.schemas["gold"]
+    columns = [c for (c,) in pipeline_rows(pipeline.admin, "SELECT column_name FROM information_schema.columns "
+                                           f"WHERE table_schema = '{gold}' AND table_name = '{KPI_TABLE}' "
+                                           "ORDER BY ordinal_position") if c != KPI_LINEAGE_COLUMN]
+    assert len(columns) > 5
+    out["gold"][KPI_TABLE] = pipeline_rows(pipeline.admin, f"SELECT {', '.join(f'`{c}`' for c in columns)} "
+                                           f"FROM `{gold}`.`{KPI_TABLE}` ORDER BY 1, 2")
+    return out
 
 
 @pytest.fixture(scope="module")
@@ -97,6 +110,9 @@ def test_rerunning_the_same_day_changes_no_table(pipeline, first_day):
     state, _ = pipeline.run(DAY1)
     assert state == "success"
     assert layer_checksums(pipeline) == first_day["checksums"]
+    gold = pipeline.schemas["gold"]
+    assert pipeline_rows(pipeline.admin, f"SELECT DISTINCT k.{KPI_LINEAGE_COLUMN} = p.publication_id "
+                                         f"FROM `{gold}`.`{KPI_TABLE}` k CROSS JOIN `{gold}`.publication p") == [(1,)]
 
 
 def test_next_day_adds_a_snapshot_and_keeps_a_backup(pipeline, first_day):

@@ -3,6 +3,7 @@ every task's final state, so scripts can fail loudly on a failed run."""
 
 from __future__ import annotations
 
+import os
 from datetime import date, datetime, time
 from typing import Any
 
@@ -34,7 +35,16 @@ def run_dag(dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = N
     """One run of any DAG at `logical_date`; tasks matching `mark_success_pattern` are marked
     success without running (how tests run a single step of the daily DAG)."""
     dag = load_dag(dag_id)
-    run = dag.test(execution_date=logical_date, run_conf=conf, mark_success_pattern=mark_success_pattern)
+    # On a worker every task has its own process; here they share this one, and cosmos' OpenLineage
+    # extraction copies a dbt task's env into os.environ for good (cosmos/operators/local.py,
+    # calculate_openlineage_events_completes). Without the restore, the candidate flag of one run's
+    # dbt tasks would turn a later plain `dbt build` in this process into a candidate build.
+    saved_env = dict(os.environ)
+    try:
+        run = dag.test(execution_date=logical_date, run_conf=conf, mark_success_pattern=mark_success_pattern)
+    finally:
+        os.environ.clear()
+        os.environ.update(saved_env)
     states = sorted((ti.task_id, str(ti.state)) for ti in run.get_task_instances())
     return str(run.state), states
 

@@ -56,6 +56,15 @@ def versioned_bucket(s3) -> str:
 
 
 @pytest.fixture
+def unversioned_bucket(s3) -> str:
+    """A bucket as deploy must refuse it (versioning never enabled; the pipeline's own buckets are
+    versioned, locally too)."""
+    name = f"tb-mwaa-{uuid.uuid4().hex[:10]}"
+    s3.create_bucket(Bucket=name, CreateBucketConfiguration={"LocationConstraint": os.environ["AWS_DEFAULT_REGION"]})
+    return name
+
+
+@pytest.fixture
 def mwaa():
     """An MWAA client under botocore's Stubber: moto 5.0.11 has no MWAA backend (see
     test_deploy_wait_verify.test_moto_has_no_mwaa_backend_so_mwaa_is_stubbed)."""

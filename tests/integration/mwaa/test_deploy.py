@@ -92,15 +92,15 @@ def test_refuses_credentials_of_another_account_before_touching_anything(bundle,
     assert versions(s3, versioned_bucket) == []
 
 
-def test_refuses_an_unversioned_bucket_and_another_environments_bucket(bundle, s3, sts, bucket, mwaa):
+def test_refuses_an_unversioned_bucket_and_another_environments_bucket(bundle, s3, sts, unversioned_bucket, mwaa):
     client, stub = mwaa
-    stub.add_response("get_environment", environment(bucket), {"Name": ENVIRONMENT})
+    stub.add_response("get_environment", environment(unversioned_bucket), {"Name": ENVIRONMENT})
     with pytest.raises(deploy.DeployRefused, match="versioning never enabled; MWAA needs it on"):
-        run(bundle, s3, sts, client, bucket)
+        run(bundle, s3, sts, client, unversioned_bucket)
     stub.add_response("get_environment", environment("someone-elses-bucket"), {"Name": ENVIRONMENT})
     with pytest.raises(deploy.DeployRefused, match="reads arn:aws:s3:::someone-elses-bucket, not bucket"):
-        run(bundle, s3, sts, client, bucket)
-    assert versions(s3, bucket) == []
+        run(bundle, s3, sts, client, unversioned_bucket)
+    assert versions(s3, unversioned_bucket) == []
 
 
 def test_refuses_a_dirty_or_tampered_bundle(bundle, s3, sts, versioned_bucket, mwaa, tmp_path):
