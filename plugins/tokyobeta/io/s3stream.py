@@ -2,15 +2,29 @@
 Nothing is visible under the key until `close()` (or `complete()`) completes the upload, which
 S3 does atomically; an exception aborts it, so a failed publish never leaves a partial object
 behind. `finish()` uploads the last part without completing, for a caller that has something
-to do between "every byte is uploaded" and "the object replaces the one under the key"."""
+to do between "every byte is uploaded" and "the object replaces the one under the key".
+
+Compressing, hashing and uploading run in a thread of their own, behind a short queue, so the
+writer's caller (the dump formatting rows) does not wait for them: zlib, hashlib and the socket
+release the GIL on large buffers, so the two overlap even on one core's worth of Python. The
+queue is bounded, so memory stays a few parts' worth however fast the caller writes. An error
+in the thread is raised to the caller by its next write() or finish()."""
 
 from __future__ import annotations
 
 import hashlib
+import queue
+import threading
 import zlib
 from typing import Any
 
 PART_BYTES = 16 * 1024 * 1024  # S3's minimum part is 5 MiB; fewer, larger parts upload faster
+QUEUE_WRITES = 16              # writes waiting for the thread (the dump's are ~1 MB lines)
+_END = None                    # on the queue: no more writes
+
+
+class UploadFailed(RuntimeError):
+    """The upload thread failed; the cause is chained."""
 
 
 class MultipartWriter:
@@ -20,43 +34,48 @@ class MultipartWriter:
         self.sha256 = hashlib.sha256()
         self.bytes_written = 0
         self._gzip = zlib.compressobj(6, zlib.DEFLATED, 16 + zlib.MAX_WBITS) if gzip else None
-        self._buffer = bytearray()
+        self._chunks: list[bytes] = []
+        self._buffered = 0
         self._parts: list[dict[str, Any]] = []
         extra = {"Tagging": tagging} if tagging else {}
         self._upload_id = s3.create_multipart_upload(Bucket=bucket, Key=key, ContentType=content_type,
                                                      **extra)["UploadId"]
         self._done = False
         self._finished = False
+        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_WRITES)
+        self._error: BaseException | None = None
+        self._stop = threading.Event()  # abort(): upload nothing more
+        # A daemon: a caller that dies without abort() must not be kept alive by its upload.
+        self._thread = threading.Thread(target=self._run, name=f"upload {key}", daemon=True)
+        self._thread.start()
+
+    # --- the caller's side ---------------------------------------------------------------------
 
     def write(self, data: bytes) -> None:
-        if self._gzip is not None:
-            data = self._gzip.compress(data)
-        self._append(data)
+        if self._finished:
+            raise ValueError("write after finish()")
+        self._put(data)
 
-    def _append(self, data: bytes) -> None:
-        if not data:
-            return
-        self.sha256.update(data)
-        self.bytes_written += len(data)
-        self._buffer += data
-        while len(self._buffer) >= PART_BYTES:
-            self._flush_part(bytes(self._buffer[:PART_BYTES]))
-            del self._buffer[:PART_BYTES]
+    def _put(self, item: bytes | None) -> None:
+        # With a timeout, so a thread that died cannot leave the caller blocked on a full queue.
+        while True:
+            self._raise_error()
+            try:
+                self._queue.put(item, timeout=0.5)
+                return
+            except queue.Full:
+                continue
 
-    def _flush_part(self, data: bytes) -> None:
-        number = len(self._parts) + 1
-        response = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
-                                       PartNumber=number, Body=data)
-        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
+    def _raise_error(self) -> None:
+        if self._error is not None:
+            raise UploadFailed(f"uploading s3://{self.bucket}/{self.key} failed: {self._error}") from self._error
 
     def finish(self) -> None:
         if self._finished:
             return
-        if self._gzip is not None:
-            self._append(self._gzip.flush())
-        if self._buffer or not self._parts:
-            self._flush_part(bytes(self._buffer))
-            self._buffer.clear()
+        self._put(_END)
+        self._thread.join()
+        self._raise_error()
         self._finished = True
 
     def close(self) -> None:
@@ -69,9 +88,22 @@ class MultipartWriter:
         self._done = True
 
     def abort(self) -> None:
-        if not self._done:
-            self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
-            self._done = True
+        if self._done:
+            return
+        self._stop.set()
+        while True:  # make room for the end marker whatever the thread is doing
+            try:
+                self._queue.get_nowait()
+            except queue.Empty:
+                break
+        try:
+            self._queue.put_nowait(_END)
+        except queue.Full:
+            pass
+        # A part in flight finishes first: aborting under it could leave that part behind.
+        self._thread.join(timeout=120)
+        self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
+        self._done = True
 
     def hexdigest(self) -> str:
         return self.sha256.hexdigest()
@@ -84,3 +116,50 @@ class MultipartWriter:
             self.close()
         else:
             self.abort()
+
+    # --- the upload thread ---------------------------------------------------------------------
+
+    def _run(self) -> None:
+        try:
+            while (data := self._queue.get()) is not _END:
+                if self._stop.is_set():
+                    return
+                self._append(self._gzip.compress(data) if self._gzip is not None else data)
+            if self._stop.is_set():
+                return
+            if self._gzip is not None:
+                self._append(self._gzip.flush())
+            if self._chunks or not self._parts:
+                self._flush_part(b"".join(self._chunks))
+                self._chunks.clear()
+        except BaseException as exc:
+            self._error = exc
+            # Keep taking writes, so a caller blocked on a full queue wakes and sees the error.
+            while self._queue.get() is not _END:
+                pass
+
+    def _append(self, data: bytes) -> None:
+        if not data:
+            return
+        self.sha256.update(data)
+        self.bytes_written += len(data)
+        self._chunks.append(data)
+        self._buffered += len(data)
+        if self._buffered >= PART_BYTES:
+            buffered = b"".join(self._chunks)
+            self._chunks.clear()
+            # Parts of exactly PART_BYTES, the rest carried into the next one.
+            for start in range(0, len(buffered) - PART_BYTES + 1, PART_BYTES):
+                self._flush_part(buffered[start:start + PART_BYTES])
+            rest = len(buffered) % PART_BYTES
+            if rest:
+                self._chunks.append(buffered[-rest:])
+            self._buffered = rest
+
+    def _flush_part(self, data: bytes) -> None:
+        if self._stop.is_set():
+            return
+        number = len(self._parts) + 1
+        response = self.s3.upload_part(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id,
+                                       PartNumber=number, Body=data)
+        self._parts.append({"PartNumber": number, "ETag": response["ETag"]})
