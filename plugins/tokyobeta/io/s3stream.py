@@ -4,23 +4,63 @@ S3 does atomically; an exception aborts it, so a failed publish never leaves a p
 behind. `finish()` uploads the last part without completing, for a caller that has something
 to do between "every byte is uploaded" and "the object replaces the one under the key".
 
-Compressing, hashing and uploading run in a thread of their own, behind a short queue, so the
+Compressing, hashing and uploading run in a thread of their own, behind a queue, so the
 writer's caller (the dump formatting rows) does not wait for them: zlib, hashlib and the socket
-release the GIL on large buffers, so the two overlap even on one core's worth of Python. The
-queue is bounded, so memory stays a few parts' worth however fast the caller writes. An error
-in the thread is raised to the caller by its next write() or finish()."""
+release the GIL on large buffers, so the two overlap. The queue is bounded in bytes, so memory
+stays a few parts' worth however fast the caller writes and however large one write is. An
+error in the thread is raised to the caller by its next write() or finish(). The bytes, and so
+the sha256, are exactly those of the same writes made in line: same writes, same order."""
 
 from __future__ import annotations
 
+import collections
 import hashlib
-import queue
 import threading
 import zlib
 from typing import Any
 
 PART_BYTES = 16 * 1024 * 1024  # S3's minimum part is 5 MiB; fewer, larger parts upload faster
-QUEUE_WRITES = 16              # writes waiting for the thread (the dump's are ~1 MB lines)
-_END = None                    # on the queue: no more writes
+# What the caller may write ahead of the upload thread: enough to ride out a part's upload (the
+# caller would wait otherwise), bounded in bytes, not writes, so one huge row cannot multiply it.
+QUEUE_BYTES = 64 * 1024 * 1024
+_END = b""  # on the queue: no more writes (write() never queues an empty one)
+
+
+class _Queue:
+    """A FIFO of writes holding at most QUEUE_BYTES (or one larger write)."""
+
+    def __init__(self, limit: int):
+        self._items: collections.deque[bytes] = collections.deque()
+        self._bytes = 0
+        self._limit = limit
+        self._changed = threading.Condition()
+
+    def put(self, item: bytes, timeout: float) -> bool:
+        with self._changed:
+            if self._items and self._bytes + len(item) > self._limit:
+                self._changed.wait(timeout)
+                if self._items and self._bytes + len(item) > self._limit:
+                    return False
+            self._items.append(item)
+            self._bytes += len(item)
+            self._changed.notify_all()
+            return True
+
+    def get(self) -> bytes:
+        with self._changed:
+            while not self._items:
+                self._changed.wait()
+            item = self._items.popleft()
+            self._bytes -= len(item)
+            self._changed.notify_all()
+            return item
+
+    def replace_all(self, item: bytes) -> None:
+        with self._changed:
+            self._items.clear()
+            self._items.append(item)
+            self._bytes = len(item)
+            self._changed.notify_all()
 
 
 class UploadFailed(RuntimeError):
@@ -42,7 +82,7 @@ class MultipartWriter:
                                                      **extra)["UploadId"]
         self._done = False
         self._finished = False
-        self._queue: queue.Queue[bytes | None] = queue.Queue(QUEUE_WRITES)
+        self._queue = _Queue(QUEUE_BYTES)
         self._error: BaseException | None = None
         self._stop = threading.Event()  # abort(): upload nothing more
         # A daemon: a caller that dies without abort() must not be kept alive by its upload.
@@ -54,17 +94,15 @@ class MultipartWriter:
     def write(self, data: bytes) -> None:
         if self._finished:
             raise ValueError("write after finish()")
-        self._put(data)
+        if data:
+            self._put(data)
 
-    def _put(self, item: bytes | None) -> None:
+    def _put(self, item: bytes) -> None:
         # With a timeout, so a thread that died cannot leave the caller blocked on a full queue.
         while True:
             self._raise_error()
-            try:
-                self._queue.put(item, timeout=0.5)
+            if self._queue.put(item, timeout=0.5):
                 return
-            except queue.Full:
-                continue
 
     def _raise_error(self) -> None:
         if self._error is not None:
@@ -91,15 +129,7 @@ class MultipartWriter:
         if self._done:
             return
         self._stop.set()
-        while True:  # make room for the end marker whatever the thread is doing
-            try:
-                self._queue.get_nowait()
-            except queue.Empty:
-                break
-        try:
-            self._queue.put_nowait(_END)
-        except queue.Full:
-            pass
+        self._queue.replace_all(_END)  # whatever was still to upload, the thread's end
         # A part in flight finishes first: aborting under it could leave that part behind.
         self._thread.join(timeout=120)
         self.s3.abort_multipart_upload(Bucket=self.bucket, Key=self.key, UploadId=self._upload_id)
@@ -121,7 +151,7 @@ class MultipartWriter:
 
     def _run(self) -> None:
         try:
-            while (data := self._queue.get()) is not _END:
+            while data := self._queue.get():
                 if self._stop.is_set():
                     return
                 self._append(self._gzip.compress(data) if self._gzip is not None else data)
@@ -135,7 +165,7 @@ class MultipartWriter:
         except BaseException as exc:
             self._error = exc
             # Keep taking writes, so a caller blocked on a full queue wakes and sees the error.
-            while self._queue.get() is not _END:
+            while self._queue.get():
                 pass
 
     def _append(self, data: bytes) -> None:
