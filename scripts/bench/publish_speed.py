@@ -140,9 +140,12 @@ def main() -> int:
             print(f"{'gzip' if gzip else 'plain'}: {'the same sha256 in every run' if same else f'DIFFERENT sha256: {sorted(shas)}'}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for obj in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        # The bucket is versioned: every run's dumps stay in moto's memory until their versions go.
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for obj in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"], VersionId=obj["VersionId"])
+        s3.delete_bucket(Bucket=bucket)
+        aws.secretsmanager("aws_default").delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
         admin.close()
