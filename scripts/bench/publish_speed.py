@@ -4,9 +4,13 @@ to S3 (moto), and its peak memory, against `mariadb-dump` writing the same datab
 
 The source is the sample source with bench-load's production mix (scale 1 is about 1 GB of
 dump text). Each publish runs in a child process (fresh interpreter, the CLI's code path) that
-reports its own wall time and peak RSS (VmHWM), plain and gzip.
+reports its own wall time and peak RSS (VmHWM), plain and gzip. `--against REV` also times the
+publisher as it was at git revision REV (its plugins/ first on PYTHONPATH), interleaved with this
+checkout's runs, so before and after share the machine's load (a shared 2-core machine is noisy:
+compare within one run, as ratios to mariadb-dump).
 
-Usage: make bench-publish  (BENCH_ARGS="--scale 0.25 --runs 1" for a quick look)
+Usage: make bench-publish  (BENCH_ARGS="--scale 0.25 --runs 1" for a quick look,
+       BENCH_ARGS="--against main" to compare with main)
 """
 
 from __future__ import annotations
@@ -14,9 +18,11 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shutil
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from datetime import date
@@ -38,14 +44,25 @@ def child(bucket: str, secret_id: str, gzip: bool) -> None:
     started = time.monotonic()
     manifest = publish.publish(target, aws.secretsmanager(cfg.aws_conn_id), secret_id, DAY, gzip=gzip, replace=True)
     seconds = time.monotonic() - started
-    print(json.dumps({"seconds": seconds, "bytes": manifest.dump_bytes, "rows": sum(manifest.table_row_counts.values()),
+    print(json.dumps({"seconds": seconds, "bytes": manifest.dump_bytes, "sha256": manifest.dump_sha256, "rows": sum(manifest.table_row_counts.values()),
                       "peak_rss_kb": load_dump.own_peak_rss_kb()}))
 
 
-def run_child(bucket: str, secret_id: str, gzip: bool) -> dict:
+def run_child(bucket: str, secret_id: str, gzip: bool, plugins: str | None = None) -> dict:
+    env = dict(os.environ)
+    if plugins:  # ahead of the checkout's editable install
+        env["PYTHONPATH"] = os.pathsep.join(p for p in (plugins, env.get("PYTHONPATH")) if p)
     out = subprocess.run([sys.executable, __file__, "--child", bucket, secret_id, "--gzip" if gzip else "--plain"],
-                         check=True, capture_output=True, text=True)
+                         check=True, capture_output=True, text=True, env=env)
     return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def plugins_at(rev: str, into: str) -> str:
+    """plugins/ as it is at git revision `rev`, extracted under `into`."""
+    root = Path(__file__).resolve().parents[2]
+    archive = subprocess.run(["git", "-C", str(root), "archive", rev, "plugins"], check=True, capture_output=True)
+    subprocess.run(["tar", "-x", "-C", into], input=archive.stdout, check=True)
+    return str(Path(into) / "plugins")
 
 
 def main() -> int:
@@ -55,6 +72,7 @@ def main() -> int:
     parser.add_argument("--child", nargs=2, metavar=("BUCKET", "SECRET"))
     parser.add_argument("--gzip", action="store_true")
     parser.add_argument("--plain", action="store_true")
+    parser.add_argument("--against", metavar="REV", help="also time the publisher at this git revision")
     args = parser.parse_args()
     if args.child:
         child(*args.child, gzip=args.gzip)
@@ -81,31 +99,53 @@ def main() -> int:
     localstack.ensure_secret(aws.secretsmanager("aws_default"), secret_id, {
         "host": os.environ["MYSQL_HOST"], "port": int(os.environ["MYSQL_PORT"]), "dbname": source,
         "username": os.environ["SOURCE_DB_USER"], "password": os.environ["SOURCE_DB_PASSWORD"]})
+    scratch = tempfile.mkdtemp(prefix="bench-publish-")
     try:
-        started = time.monotonic()
-        with open(os.devnull, "wb") as sink:
-            subprocess.run(["mariadb-dump", "--single-transaction", "--skip-dump-date", "--no-tablespaces",
-                            "--default-character-set=utf8mb4", *load_dump.client_args(source)],
-                           stdout=sink, check=True, env=load_dump.client_env())
-        baseline = time.monotonic() - started
-        results = {}
+        def mariadb_dump() -> float:
+            started = time.monotonic()
+            with open(os.devnull, "wb") as sink:
+                subprocess.run(["mariadb-dump", "--single-transaction", "--skip-dump-date", "--no-tablespaces",
+                                "--default-character-set=utf8mb4", *load_dump.client_args(source)],
+                               stdout=sink, check=True, env=load_dump.client_env())
+            return time.monotonic() - started
+
+        dumps = []
+        codes = {"": None}
+        if args.against:
+            codes = {f" @{args.against}": plugins_at(args.against, scratch),
+                     "": None}
+        results: dict[tuple[bool, str], list[dict]] = {(gzip, code): [] for gzip in (False, True) for code in codes}
         for gzip in (False, True):
-            results[gzip] = [run_child(bucket, secret_id, gzip) for _ in range(args.runs)]
-        text_bytes = results[False][0]["bytes"]
-        print(f"\nsource {source}: {text_bytes / 1e6:,.0f} MB of dump text, {results[False][0]['rows']:,} contract rows")
-        print(f"{'variant':28} {'object MB':>10} {'median s':>9} {'text MB/s':>10} {'peak RSS':>9}")
-        print("-" * 70)
-        print(f"{'mariadb-dump > /dev/null':28} {text_bytes / 1e6:10.0f} {baseline:9.2f} {text_bytes / 1e6 / baseline:10.1f} "
-              f"{'-':>9}")
-        for gzip, runs in results.items():
+            for _ in range(args.runs):
+                dumps.append(mariadb_dump())
+                for code, plugins in codes.items():
+                    results[gzip, code].append(run_child(bucket, secret_id, gzip, plugins))
+        baseline = statistics.median(dumps)
+        text_bytes = results[False, ""][0]["bytes"]
+        print(f"\nsource {source}: {text_bytes / 1e6:,.0f} MB of dump text, {results[False, ''][0]['rows']:,} "
+              f"contract rows")
+        print(f"{'variant':36} {'object MB':>10} {'median s':>9} {'text MB/s':>10} {'x dump':>7} {'peak RSS':>9}")
+        print("-" * 86)
+        print(f"{'mariadb-dump > /dev/null':36} {text_bytes / 1e6:10.0f} {baseline:9.2f} "
+              f"{text_bytes / 1e6 / baseline:10.1f} {1:7.2f} {'-':>9}")
+        for (gzip, code), runs in results.items():
             seconds = statistics.median(r["seconds"] for r in runs)
             rss = max(r["peak_rss_kb"] for r in runs) / 1024
-            print(f"{'publisher -> S3' + (' (gzip)' if gzip else ''):28} {runs[0]['bytes'] / 1e6:10.0f} {seconds:9.2f} "
-                  f"{text_bytes / 1e6 / seconds:10.1f} {rss:7.0f} MB")
+            print(f"{'publisher -> S3' + (' (gzip)' if gzip else '') + code:36} {runs[0]['bytes'] / 1e6:10.0f} "
+                  f"{seconds:9.2f} {text_bytes / 1e6 / seconds:10.1f} {seconds / baseline:7.2f} {rss:7.0f} MB")
+        # the same data must give the same bytes, whatever the revision
+        for gzip in (False, True):
+            shas = {(code, r["sha256"]) for code in codes for r in results[gzip, code]}
+            same = len({sha for _, sha in shas}) == 1
+            print(f"{'gzip' if gzip else 'plain'}: {'the same sha256 in every run' if same else f'DIFFERENT sha256: {sorted(shas)}'}")
     finally:
-        for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket):
-            for obj in page.get("Contents", []):
-                s3.delete_object(Bucket=bucket, Key=obj["Key"])
+        shutil.rmtree(scratch, ignore_errors=True)
+        # The bucket is versioned: every run's dumps stay in moto's memory until their versions go.
+        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+            for obj in page.get("Versions", []) + page.get("DeleteMarkers", []):
+                s3.delete_object(Bucket=bucket, Key=obj["Key"], VersionId=obj["VersionId"])
+        s3.delete_bucket(Bucket=bucket)
+        aws.secretsmanager("aws_default").delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{source}`")
         admin.close()

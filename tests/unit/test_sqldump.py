@@ -4,6 +4,7 @@ back by MySQL's lexer as the same bytes, and pass the loader's own INSERT check
 
 from __future__ import annotations
 
+import random
 import re
 from datetime import date, datetime, timezone
 
@@ -13,6 +14,7 @@ from tokyobeta.ingest import inserts
 from tokyobeta.ingest import manifest as manifest_mod
 from tokyobeta.ops import sqldump
 from tokyobeta.ops.sqldump import BINARY, NUMERIC, TEXT
+from MySQLdb import _mysql
 
 # What the server's lexer does with a backslash escape inside '...' (NO_BACKSLASH_ESCAPES off).
 _UNESCAPE = {b"0": b"\x00", b"n": b"\n", b"r": b"\r", b"Z": b"\x1a", b"\\": b"\\", b"'": b"'", b'"': b'"',
@@ -30,10 +32,26 @@ EDGE_STRINGS = [
 ]
 
 
+def literal(value: bytes | None, kind: int) -> bytes:
+    return sqldump.column_literals([value], kind)[0]
+
+
+def reference_literal(value: bytes | None, kind: int) -> bytes:
+    """The publisher's literals as they were first written, one value at a time: the faster
+    column-wise formatting must give the same bytes (the same data, the same sha256)."""
+    if value is None:
+        return b"NULL"
+    if kind == NUMERIC:
+        return value
+    if kind == BINARY:
+        return b"0x" + value.hex().encode() if value else b"''"
+    return b"'" + _mysql.escape_string(value) + b"'"
+
+
 @pytest.mark.parametrize("text", EDGE_STRINGS)
 def test_string_literals_read_back_as_the_same_bytes(text):
     raw = text.encode("utf-8")
-    lit = sqldump.literal(raw, TEXT)
+    lit = literal(raw, TEXT)
     assert lit.startswith(b"'") and lit.endswith(b"'")
     body = lit[1:-1]
     # no raw newline ever (the loader cuts statements at line ends) and no unescaped quote
@@ -43,13 +61,13 @@ def test_string_literals_read_back_as_the_same_bytes(text):
 
 
 def test_null_numbers_and_binary():
-    assert sqldump.literal(None, TEXT) == b"NULL" and sqldump.literal(None, BINARY) == b"NULL"
-    assert sqldump.literal(b"NULL", TEXT) == b"'NULL'"  # the string, not the value
-    assert sqldump.literal(b"-12.50", NUMERIC) == b"-12.50"
-    assert sqldump.literal(b"1e300", NUMERIC) == b"1e300"
-    assert sqldump.literal(b"\x00\xff'\\\n", BINARY) == b"0x00ff275c0a"
-    assert sqldump.literal(b"", BINARY) == b"''"  # 0x alone is not a literal
-    assert sqldump.literal(b"0000-00-00 00:00:00", TEXT) == b"'0000-00-00 00:00:00'"  # zero dates verbatim
+    assert literal(None, TEXT) == b"NULL" and literal(None, BINARY) == b"NULL"
+    assert literal(b"NULL", TEXT) == b"'NULL'"  # the string, not the value
+    assert literal(b"-12.50", NUMERIC) == b"-12.50"
+    assert literal(b"1e300", NUMERIC) == b"1e300"
+    assert literal(b"\x00\xff'\\\n", BINARY) == b"0x00ff275c0a"
+    assert literal(b"", BINARY) == b"''"  # 0x alone is not a literal
+    assert literal(b"0000-00-00 00:00:00", TEXT) == b"'0000-00-00 00:00:00'"  # zero dates verbatim
 
 
 @pytest.mark.parametrize("data_type, kind", [
@@ -67,7 +85,7 @@ def test_insert_lines_are_bounded_count_every_row_and_pass_the_loaders_check():
     rows = [(str(i).encode(), s.encode(), None if i % 3 == 0 else bytes([i % 256]) * 7)
             for i, s in enumerate(EDGE_STRINGS * 40)]
     kinds = [NUMERIC, TEXT, BINARY]
-    lines = list(sqldump.insert_lines("tenants", None, rows, kinds, line_bytes=2_000))
+    lines = list(sqldump.insert_lines("tenants", None, [rows], kinds, line_bytes=2_000))
     assert len(lines) > 3 and sum(n for _, n in lines) == len(rows)
     for line, _ in lines:
         assert line.endswith(b");\n") and line.count(b"\n") == 1
@@ -80,13 +98,40 @@ def test_insert_lines_are_bounded_count_every_row_and_pass_the_loaders_check():
 
 def test_a_row_larger_than_the_bound_gets_a_line_of_its_own():
     rows = [(b"1", b"x" * 5_000), (b"2", b"y"), (b"3", b"z")]
-    lines = list(sqldump.insert_lines("t", None, rows, [NUMERIC, TEXT], line_bytes=1_000))
+    lines = list(sqldump.insert_lines("t", None, [rows], [NUMERIC, TEXT], line_bytes=1_000))
     assert [n for _, n in lines] == [1, 2]
 
 
 def test_column_list_for_tables_with_generated_columns_and_quoted_identifiers():
-    (line, n), = sqldump.insert_lines("we`ird", ["a", "b`c"], [(b"1", b"x")], [NUMERIC, TEXT])
+    (line, n), = sqldump.insert_lines("we`ird", ["a", "b`c"], [[(b"1", b"x")]], [NUMERIC, TEXT])
     assert line == b"INSERT INTO `we``ird` (`a`,`b``c`) VALUES (1,'x');\n" and n == 1
+
+
+@pytest.mark.parametrize("nulls", [False, True])
+def test_columns_format_as_the_reference_one_value_at_a_time(nulls):
+    rng = random.Random(7)
+    alphabet = [bytes([b]) for b in range(256)] + [s.encode() for s in EDGE_STRINGS]
+    kinds = [NUMERIC, TEXT, BINARY, TEXT]
+    rows = [tuple(None if nulls and rng.random() < 0.2 else b"".join(rng.choices(alphabet, k=rng.randrange(6)))
+                  for _ in kinds) for _ in range(500)]
+    for kind, values in zip(kinds, zip(*rows)):
+        assert list(sqldump.column_literals(values, kind)) == [reference_literal(v, kind) for v in values]
+    texts = [b"(" + b",".join(reference_literal(v, k) for v, k in zip(row, kinds)) + b")" for row in rows]
+    # where the lines break, as first written: a line closes before the row that would take it
+    # (its rows and a comma after each) past the bound
+    breaks, pending, size = [], 0, 0
+    for text in texts:
+        if pending and size + len(text) + 1 > 3_000:
+            breaks.append(pending)
+            pending, size = 0, 0
+        pending, size = pending + 1, size + len(text) + 1
+    breaks.append(pending)
+    # however the rows arrive in batches, the lines are the same
+    for batch in (1, 7, 500):
+        lines = list(sqldump.insert_lines("t", None, [rows[i:i + batch] for i in range(0, len(rows), batch)], kinds,
+                                          line_bytes=3_000))
+        assert [n for _, n in lines] == breaks
+        assert b",".join(line[len(b"INSERT INTO `t` VALUES "):-2] for line, _ in lines) == b",".join(texts)
 
 
 def test_invalid_manifest_with_detail_parses_and_quarantines():

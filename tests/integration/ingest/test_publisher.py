@@ -7,6 +7,7 @@ neither a valid manifest nor an object."""
 
 from __future__ import annotations
 
+import gc
 import gzip as gzip_mod
 import hashlib
 import io
@@ -129,7 +130,7 @@ def test_dump_restores_with_the_client_and_loads_with_our_loader(
     # the manifest in the bucket is the one returned, valid, and describes the object exactly
     doc = manifest_in(pub)
     assert manifest_mod.parse(json.dumps(doc), expected_date=DAY) == manifest
-    assert manifest.valid_for_etl and manifest.source_valid and manifest.reason_codes == ()
+    assert manifest.valid_for_etl and manifest.source_valid and manifest.reason_codes == () and gc.isenabled()
     assert manifest.dump_key == pub.dump_key(DAY, gzip) and manifest.source.database == database
     body = pub.s3.get_object(Bucket=pub.name, Key=manifest.dump_key)["Body"].read()
     assert len(body) == manifest.dump_bytes and hashlib.sha256(body).hexdigest() == manifest.dump_sha256
@@ -184,6 +185,7 @@ def test_a_failure_mid_dump_aborts_the_upload_and_leaves_an_invalid_manifest(
         publish.publish(pub, secretsmanager, secret_id, DAY,
                         on_table=drop_table_when(admin_conn, edge_source, "apartments", "tenants"))
     assert objects(pub, pub.dumps_prefix) == [] and pending_uploads(pub) == []
+    assert gc.isenabled()  # the dump pauses the cyclic GC; a failure must not leave it off in the task
     doc = manifest_in(pub)
     manifest = manifest_mod.parse(json.dumps(doc), expected_date=DAY)
     assert (manifest.valid_for_etl, manifest.source_valid, manifest.reason_codes) == (False, True, ("PUBLISH_FAILED",))
