@@ -3,7 +3,7 @@
 SHELL := /bin/bash
 WITH_ENV := scripts/with-env.sh
 
-.PHONY: bootstrap demo test test-py312 run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load bench-publish dbt-docs package clean-local
+.PHONY: bootstrap demo test test-py312 run lock bench-dag-import bench-dbt bench-enrichment bench-startup bench-load bench-publish bench-night dbt-docs package clean-local
 
 bootstrap:
 	@scripts/bootstrap.sh
@@ -58,3 +58,6 @@ bench-load: bootstrap
 
 bench-publish: bootstrap
 	@$(WITH_ENV) python scripts/bench/publish_speed.py $(BENCH_ARGS)
+
+bench-night: bootstrap
+	@$(WITH_ENV) python scripts/bench/night.py $(BENCH_ARGS)

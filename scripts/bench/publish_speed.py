@@ -140,11 +140,7 @@ def main() -> int:
             print(f"{'gzip' if gzip else 'plain'}: {'the same sha256 in every run' if same else f'DIFFERENT sha256: {sorted(shas)}'}")
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
-        # The bucket is versioned: every run's dumps stay in moto's memory until their versions go.
-        for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
-            for obj in page.get("Versions", []) + page.get("DeleteMarkers", []):
-                s3.delete_object(Bucket=bucket, Key=obj["Key"], VersionId=obj["VersionId"])
-        s3.delete_bucket(Bucket=bucket)
+        localstack.remove_bucket(s3, bucket)
         aws.secretsmanager("aws_default").delete_secret(SecretId=secret_id, ForceDeleteWithoutRecovery=True)
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{source}`")

@@ -32,6 +32,16 @@ def ensure_bucket(s3: Any, bucket: str, region: str) -> None:
     s3.put_bucket_versioning(Bucket=bucket, VersioningConfiguration={"Status": "Enabled"})
 
 
+def remove_bucket(s3: Any, bucket: str) -> None:
+    """A scratch bucket and every version in it: a versioned bucket keeps each object's bytes in
+    moto's memory until its versions are gone, however often the key is overwritten."""
+    require_local(s3)
+    for page in s3.get_paginator("list_object_versions").paginate(Bucket=bucket):
+        for obj in page.get("Versions", []) + page.get("DeleteMarkers", []):
+            s3.delete_object(Bucket=bucket, Key=obj["Key"], VersionId=obj["VersionId"])
+    s3.delete_bucket(Bucket=bucket)
+
+
 def ensure_alert_inbox(sns: Any, sqs: Any, topic_name: str, queue_name: str) -> tuple[str, str]:
     """SNS topic + SQS queue subscribed to it: tests and the demo read alerts from the queue."""
     require_local(sns)

@@ -30,10 +30,10 @@ def load_dag(dag_id: str) -> Any:
     return bag.dags[dag_id]
 
 
-def run_dag(dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = None,
-            mark_success_pattern: str | None = None) -> tuple[str, list[tuple[str, str]]]:
-    """One run of any DAG at `logical_date`; tasks matching `mark_success_pattern` are marked
-    success without running (how tests run a single step of the daily DAG)."""
+def test_run(dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = None,
+             mark_success_pattern: str | None = None) -> Any:
+    """One run of any DAG at `logical_date` (the DagRun, its task instances with their times);
+    tasks matching `mark_success_pattern` are marked success without running."""
     dag = load_dag(dag_id)
     # On a worker every task has its own process; here they share this one, and cosmos' OpenLineage
     # extraction copies a dbt task's env into os.environ for good (cosmos/operators/local.py,
@@ -41,10 +41,17 @@ def run_dag(dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = N
     # dbt tasks would turn a later plain `dbt build` in this process into a candidate build.
     saved_env = dict(os.environ)
     try:
-        run = dag.test(execution_date=logical_date, run_conf=conf, mark_success_pattern=mark_success_pattern)
+        return dag.test(execution_date=logical_date, run_conf=conf, mark_success_pattern=mark_success_pattern)
     finally:
         os.environ.clear()
         os.environ.update(saved_env)
+
+
+def run_dag(dag_id: str, logical_date: datetime, conf: dict[str, Any] | None = None,
+            mark_success_pattern: str | None = None) -> tuple[str, list[tuple[str, str]]]:
+    """The run's state and every task's final state (how tests run a single step of the daily
+    DAG: the other tasks match `mark_success_pattern`)."""
+    run = test_run(dag_id, logical_date, conf, mark_success_pattern)
     states = sorted((ti.task_id, str(ti.state)) for ti in run.get_task_instances())
     return str(run.state), states
 
