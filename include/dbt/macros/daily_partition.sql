@@ -14,10 +14,14 @@
     generate_schema_name.sql): the twin of a live table holds, after a publish, the PREVIOUS
     publication (the publish swaps the old live table into the twin). Before replacing the dump
     day, the same transaction first brings the twin up to date by re-copying from the live table
-    only its "dirty days" (the days the twin's last build wrote, kept in <twin schema>.__dirty_days)
-    and records the dump day as the new dirty day: a year of history is never copied daily.
-    A twin that does not exist yet while the live table does is cloned from it once. A full
-    rebuild marks the whole table dirty, so the next build clones the live table again.
+    only its "dirty days" (the days the twin's last build wrote, kept in <twin>__dirty_days beside
+    it) and records the dump day as the new dirty day: a year of history is never copied daily.
+    A twin that does not exist yet while the live table does is cloned from it once, and so is a
+    twin without its dirty-day table (its state is unknown). A full rebuild marks the whole table
+    dirty, so the next build clones the live table again.
+    One dirty-day table per model, not one shared by all: the gold models build side by side, and
+    in a shared table each transaction's DELETE of its own model's rows took next-key locks into
+    its neighbour's rows, so two builds deadlocked (MariaDB error 1213) on their INSERTs.
 
   Config:  day_column   the column holding the day (a DATE)
            primary_key  list of columns; added as the PRIMARY KEY when the table is created, so
@@ -66,7 +70,7 @@
     {% do run_query("rename table " ~ target_relation ~ " to " ~ old_relation ~ ", " ~ new_relation ~ " to " ~ target_relation) %}
     {% do run_query("drop table " ~ old_relation) %}
   {%- endif -%}
-  {% do adapter.commit() %}
+  {{ _daily_partition_commit() }}
 {% endmacro %}
 
 
@@ -95,20 +99,19 @@
   {%- set columns = adapter.get_columns_in_relation(target_relation) | map(attribute='quoted') | join(', ') -%}
   {%- if live_relation is not none -%}
     {%- set dirty = _daily_partition_dirty_relation(target_relation) -%}
-    {%- set dirty_days = "select day from " ~ dirty ~ " where model = '" ~ target_relation.identifier ~ "'" -%}
     {#- the twin becomes the live table again, then day D becomes its only dirty day -#}
     {% call statement('sync_dirty_days') %}
-      delete from {{ target_relation }} where {{ day_column }} in ({{ dirty_days }})
+      delete from {{ target_relation }} where {{ day_column }} in (select day from {{ dirty }})
     {% endcall %}
     {% call statement('copy_dirty_days') %}
       insert into {{ target_relation }} ({{ columns }})
-      select {{ columns }} from {{ live_relation }} where {{ day_column }} in ({{ dirty_days }})
+      select {{ columns }} from {{ live_relation }} where {{ day_column }} in (select day from {{ dirty }})
     {% endcall %}
     {% call statement('mark_dirty') %}
-      delete from {{ dirty }} where model = '{{ target_relation.identifier }}'
+      delete from {{ dirty }}
     {% endcall %}
     {% call statement('mark_dirty_day') %}
-      insert into {{ dirty }} (model, day) values ('{{ target_relation.identifier }}', '{{ day }}')
+      insert into {{ dirty }} (day) values ('{{ day }}')
     {% endcall %}
   {%- endif -%}
   {% call statement('replace_day') %}
@@ -117,7 +120,7 @@
   {% call statement('main') %}
     insert into {{ target_relation }} ({{ columns }}) select {{ columns }} from {{ tmp_relation }}
   {% endcall %}
-  {% do adapter.commit() %}
+  {{ _daily_partition_commit() }}
   {% do run_query("drop temporary table if exists " ~ tmp_relation) %}
 {% endmacro %}
 
@@ -137,11 +140,10 @@
 {% endmacro %}
 
 
-{#- <twin schema>.__dirty_days(model, day): the days the twin's last build wrote. -#}
+{#- <twin>__dirty_days(day), beside the twin: the days the twin's last build wrote. -#}
 {% macro _daily_partition_dirty_relation(relation) %}
-  {%- set dirty = api.Relation.create(schema=relation.schema, identifier='__dirty_days', type='table') -%}
-  {% do run_query("create table if not exists " ~ dirty ~ " (model varchar(128) not null, day date not null, "
-                  ~ "primary key (model, day)) engine=InnoDB") %}
+  {%- set dirty = relation.incorporate(path={"identifier": relation.identifier ~ '__dirty_days'}) -%}
+  {% do run_query("create table if not exists " ~ dirty ~ " (day date not null primary key) engine=InnoDB") %}
   {{ return(dirty) }}
 {% endmacro %}
 
@@ -155,23 +157,26 @@
 {% macro _daily_partition_mark_dirty(relation, day) %}
   {%- set dirty = _daily_partition_dirty_relation(relation) -%}
   {% call statement('forget_dirty_days') %}
-    delete from {{ dirty }} where model = '{{ relation.identifier }}'
+    delete from {{ dirty }}
   {% endcall %}
   {% call statement('mark_dirty_day') %}
-    insert into {{ dirty }} (model, day) values ('{{ relation.identifier }}', '{{ day }}')
+    insert into {{ dirty }} (day) values ('{{ day }}')
   {% endcall %}
-  {% do adapter.commit() %}
+  {{ _daily_partition_commit() }}
 {% endmacro %}
 
 
 {#- The twin becomes a copy of the live table (CREATE TABLE LIKE + INSERT SELECT, swapped in by
-    one RENAME) when it does not exist yet or is dirty as a whole. A crash before the dirty mark
-    is cleared only means cloning again. -#}
+    one RENAME) when it does not exist yet, is dirty as a whole, or has no dirty-day table (a
+    twin from before the tables were per model: which days differ is unknown). A crash before
+    the dirty mark is cleared only means cloning again. -#}
 {% macro _daily_partition_clone_if_needed(target_relation, existing_relation, live_relation) %}
+  {%- set dirty_known = adapter.get_relation(target_relation.database, target_relation.schema,
+                                             target_relation.identifier ~ '__dirty_days') is not none -%}
   {%- set dirty = _daily_partition_dirty_relation(target_relation) -%}
-  {%- set whole = run_query("select count(*) from " ~ dirty ~ " where model = '" ~ target_relation.identifier
-                            ~ "' and day = '" ~ _daily_partition_whole_table() ~ "'").columns[0].values()[0] -%}
-  {%- if existing_relation is not none and whole == 0 -%}
+  {%- set whole = run_query("select count(*) from " ~ dirty ~ " where day = '"
+                            ~ _daily_partition_whole_table() ~ "'").columns[0].values()[0] -%}
+  {%- if existing_relation is not none and dirty_known and whole == 0 -%}
     {{ return(none) }}
   {%- endif -%}
   {%- set clone = target_relation.incorporate(path={"identifier": target_relation.identifier ~ '__dbt_clone'}) -%}
@@ -183,7 +188,7 @@
   {% call statement('clone_rows') %}
     insert into {{ clone }} select * from {{ live_relation }}
   {% endcall %}
-  {% do adapter.commit() %}
+  {{ _daily_partition_commit() }}
   {%- if existing_relation is none -%}
     {% do run_query("rename table " ~ clone ~ " to " ~ target_relation) %}
   {%- else -%}
@@ -191,8 +196,20 @@
     {% do run_query("drop table " ~ old) %}
   {%- endif -%}
   {% call statement('forget_dirty_days') %}
-    delete from {{ dirty }} where model = '{{ target_relation.identifier }}'
+    delete from {{ dirty }}
   {% endcall %}
+  {{ _daily_partition_commit() }}
+{% endmacro %}
+
+
+{#- Every transaction of the materialization ends here. Test hook (never set in production):
+    TOKYOBETA_DBT_HOLD_TRANSACTION=<seconds> holds each one open that long before its COMMIT, so
+    a test can build other models meanwhile (tests/integration/transform/test_publish.py). -#}
+{% macro _daily_partition_commit() %}
+  {%- set hold_seconds = env_var('TOKYOBETA_DBT_HOLD_TRANSACTION', '0') | float -%}
+  {%- if hold_seconds > 0 -%}
+    {% do run_query("select sleep(" ~ hold_seconds ~ ")") %}
+  {%- endif -%}
   {% do adapter.commit() %}
 {% endmacro %}
 

@@ -45,10 +45,8 @@ class Warehouse:
     def dbt(self, *args: str, check: bool = True, env: dict[str, str] | None = None) -> dict[str, Any]:
         """Runs dbt; returns {"returncode", "output", "results": run_results.json (or sources.json)}."""
         target = self.work_dir / "target"
-        cmd = [self.cfg.dbt_executable_path, *args, "--project-dir", str(self.project_dir),
-               "--profiles-dir", str(self.project_dir), "--target", "local",
-               "--target-path", str(target), "--log-path", str(self.work_dir / "logs")]
-        env = {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **(env or {})}
+        cmd = self._command(args, target)
+        env = self._env(env)
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env, cwd=self.project_dir)
         if proc.returncode == -signal.SIGSEGV:
             # Connector/Python 8.4's C extension (dbt-mysql's driver) has segfaulted while
@@ -63,6 +61,28 @@ class Warehouse:
         if artifact.exists():
             artifact.unlink()
         return {"returncode": proc.returncode, "output": proc.stdout, "results": results}
+
+    def dbt_started(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
+        """dbt started in its own process with its own target/ and logs/ (output: stdout)."""
+        self._started = getattr(self, "_started", 0) + 1
+        cmd = self._command(args, self.work_dir / f"target-{self._started}", logs=self.work_dir / f"logs-{self._started}")
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                env=self._env(env), cwd=self.project_dir)
+
+    def dbt_side_by_side(self, *selections: str, env: dict[str, str] | None = None) -> dict[str, tuple[int, str]]:
+        """`dbt run --select S` for every S at once, each in its own process (as the DAG's parallel
+        model tasks run); returns S -> (returncode, output)."""
+        procs = {selection: self.dbt_started("run", "--select", selection, env=env) for selection in selections}
+        return {selection: (proc.wait(), proc.stdout.read()) for selection, proc in procs.items()}
+
+    def _command(self, args, target: Path, logs: Path | None = None) -> list[str]:
+        return [self.cfg.dbt_executable_path, *args, "--project-dir", str(self.project_dir),
+                "--profiles-dir", str(self.project_dir), "--target", "local",
+                "--target-path", str(target), "--log-path", str(logs or self.work_dir / "logs")]
+
+    @staticmethod
+    def _env(extra: dict[str, str] | None) -> dict[str, str]:
+        return {**os.environ, "DBT_SEND_ANONYMOUS_USAGE_STATS": "False", **(extra or {})}
 
     @staticmethod
     def statuses(result: dict[str, Any]) -> dict[str, str]:

@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from datetime import date
 
@@ -218,6 +219,84 @@ def test_a_kpi_breach_is_held(warehouse, story_world):
     assert [f.check for f in result.failures] == ["kpi:daily_move_ins_ceiling"]
     assert {layer: w.fingerprints(layer) for layer in wap.LAYERS} == before
     assert {layer: row[0] for layer, row in w.publications(run_id).items()} == {"silver": "held", "gold": "held"}
+
+
+def test_a_gold_build_never_waits_for_another_models_open_transaction(warehouse, story_world):
+    """The DAG runs the gold models as parallel tasks, each one dbt process whose writes are
+    transactions over its own twin. Their dirty-day bookkeeping once shared one table: a build
+    waited for the locks of its neighbour's open transaction, and two of them deadlocked (MariaDB
+    1213, seen under the scheduler on a first build). Here occupancy_by_nationality's first build
+    holds its transactions open (a test hook) while the other gold models build: they must all
+    finish within one hold."""
+    w = Wap(warehouse, story_world)
+    warehouse.reset()
+    build_upstream_of_gold(w, D1)
+    holder = warehouse.dbt_started("run", "--select", "occupancy_by_nationality",
+                                   env={**CANDIDATES, HOLD_ENV: str(HOLD_S)})
+    try:
+        wait_for_open_transaction(warehouse, holder)
+        held_since = time.monotonic()
+        others = warehouse.dbt_side_by_side("occupancy_by_apartment", "tenant_status_transitions",
+                                            "daily_activity_summary", env=CANDIDATES)
+        others_took = time.monotonic() - held_since
+        assert_succeeded(others)
+        assert others_took < HOLD_S, (f"the other gold models took {others_took:.0f} s: they waited for "
+                                      "occupancy_by_nationality's open transaction")
+        assert holder.wait(timeout=HOLD_S * 6) == 0, holder.stdout.read()[-3000:]
+    finally:
+        holder.kill()
+    warehouse.dbt("run", "--select", "occupancy_by_municipality", env=CANDIDATES)
+    run_id = f"test__{D1}__{uuid.uuid4().hex[:8]}"
+    assert w.audit(D1, run_id).passed
+    w.publish(D1, run_id)
+
+
+def test_a_twin_without_its_dirty_days_is_cloned_again(warehouse, story_world):
+    """Which days of such a twin differ from live is unknown (a twin from before the dirty days
+    were kept per model, or a dropped table): the next build clones live, so the twin's other
+    days equal live even where the twin had been spoiled."""
+    w = Wap(warehouse, story_world)
+    w.day(D2)  # the twin now holds D1's publication
+    twin, live = w.schemas["gold_candidate"], w.schemas["gold"]
+    with warehouse.admin.cursor() as cur:
+        cur.execute(f"DROP TABLE `{twin}`.occupancy_by_apartment__dirty_days")
+        cur.execute(f"DELETE FROM `{twin}`.occupancy_by_apartment WHERE snapshot_date = %s", (D1,))
+    warehouse.admin.commit()
+    build_upstream_of_gold(w, D3)
+    warehouse.dbt("run", "--select", "path:models/gold", env=CANDIDATES)
+    kept_days = "SELECT * FROM `{}`.occupancy_by_apartment WHERE snapshot_date <> %s ORDER BY 1, 2"
+    assert warehouse.rows(kept_days.format(twin), (D3,)) == warehouse.rows(kept_days.format(live), (D3,))
+    assert warehouse.rows(f"SELECT COUNT(*) FROM `{twin}`.occupancy_by_apartment WHERE snapshot_date = %s", (D1,)) != [(0,)]
+
+
+HOLD_ENV = "TOKYOBETA_DBT_HOLD_TRANSACTION"
+HOLD_S = 25
+
+
+def build_upstream_of_gold(w: Wap, day: date) -> None:
+    w.wh.load_story(w.story, day)
+    w.wh.dbt("build", "--select", "source:staging", "path:seeds", "--indirect-selection", "cautious", env=CANDIDATES)
+    w.wh.dbt("run", "--select", "path:models/silver", env=CANDIDATES)
+
+
+def wait_for_open_transaction(warehouse, holder: subprocess.Popen, timeout_s: float = HOLD_S * 4) -> None:
+    """Until the holder's dbt sleeps inside a transaction that has written rows (its SLEEP shows in
+    the processlist, its transaction in innodb_trx)."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if holder.poll() is not None:
+            pytest.fail(f"the holding dbt ended early ({holder.returncode}):\n{holder.stdout.read()[-3000:]}")
+        if warehouse.rows("SELECT COUNT(*) FROM information_schema.processlist AS p "
+                          "JOIN information_schema.innodb_trx AS t ON t.trx_mysql_thread_id = p.id "
+                          "WHERE p.info LIKE '%select sleep(%' AND t.trx_rows_modified > 0")[0][0]:
+            return
+        time.sleep(0.2)
+    pytest.fail("the holding dbt never held a transaction that wrote rows")
+
+
+def assert_succeeded(outcomes: dict[str, tuple[int, str]]) -> None:
+    failed = {model: output[output.find("Completed with"):][:1500] for model, (code, output) in outcomes.items() if code}
+    assert not failed, "\n".join(f"{model}: {error}" for model, error in failed.items())
 
 
 KILL_SCRIPT = """
