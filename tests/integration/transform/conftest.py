@@ -25,6 +25,7 @@ class Warehouse:
         self.admin, self.cfg, self.work_dir = admin, cfg, work_dir
         self.schemas = cfg.schemas()
         self.project_dir = cfg.dbt_project_path
+        self._processes_started = 0  # names each started dbt's own target/ and logs/
 
     def reset(self) -> None:
         with self.admin.cursor() as cur:
@@ -64,8 +65,9 @@ class Warehouse:
 
     def dbt_started(self, *args: str, env: dict[str, str] | None = None) -> subprocess.Popen:
         """dbt started in its own process with its own target/ and logs/ (output: stdout)."""
-        self._started = getattr(self, "_started", 0) + 1
-        cmd = self._command(args, self.work_dir / f"target-{self._started}", logs=self.work_dir / f"logs-{self._started}")
+        self._processes_started += 1
+        n = self._processes_started
+        cmd = self._command(args, self.work_dir / f"target-{n}", logs=self.work_dir / f"logs-{n}")
         return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
                                 env=self._env(env), cwd=self.project_dir)
 
@@ -73,7 +75,8 @@ class Warehouse:
         """`dbt run --select S` for every S at once, each in its own process (as the DAG's parallel
         model tasks run); returns S -> (returncode, output)."""
         procs = {selection: self.dbt_started("run", "--select", selection, env=env) for selection in selections}
-        return {selection: (proc.wait(), proc.stdout.read()) for selection, proc in procs.items()}
+        outputs = {selection: proc.communicate()[0] for selection, proc in procs.items()}  # never blocks on a full pipe
+        return {selection: (procs[selection].returncode, output) for selection, output in outputs.items()}
 
     def _command(self, args, target: Path, logs: Path | None = None) -> list[str]:
         return [self.cfg.dbt_executable_path, *args, "--project-dir", str(self.project_dir),

@@ -242,7 +242,8 @@ def test_a_gold_build_never_waits_for_another_models_open_transaction(warehouse,
         assert_succeeded(others)
         assert others_took < HOLD_S, (f"the other gold models took {others_took:.0f} s: they waited for "
                                       "occupancy_by_nationality's open transaction")
-        assert holder.wait(timeout=HOLD_S * 6) == 0, holder.stdout.read()[-3000:]
+        holder_output = holder.communicate(timeout=HOLD_S * 6)[0]
+        assert holder.returncode == 0, holder_output[-3000:]
     finally:
         holder.kill()
     warehouse.dbt("run", "--select", "occupancy_by_municipality", env=CANDIDATES)
