@@ -71,7 +71,8 @@ with DAG(
     tags=["tokyobeta", "daily", "etl"],
     doc_md=dagdoc.render(__doc__, [
         "DUMP_BUCKET", "DUMPS_PREFIX", "MANIFEST_PREFIX", "ARCHIVE_PREFIX", "QUARANTINE_PREFIX",
-        "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "STAGING_BACKUPS_KEPT",
+        "SOURCE_SECRET_ID", "DAILY_SCHEDULE", "MANIFEST_WAIT_HOURS", "TASK_RETRIES", "DBT_WATCHER_POKE_SECONDS",
+        "STAGING_BACKUPS_KEPT",
         "ENRICHMENT_ENABLED", "ENRICHMENT_PROVIDER", "ENRICHMENT_MAX_MODEL_CALLS", "KPI_ENABLED",
         "KPI_LOOKBACK_DAYS", "KPI_FORWARD_DAYS", "KPI_MAX_ROOMS_DROP_SHARE", "KPI_MAX_DAILY_MOVE_INS",
         "DAILY_FAIL_ON_ARCHIVE_ERROR", "OPENLINEAGE_EVENTS", "ALERT_TOPIC_ARN"]),
@@ -91,7 +92,7 @@ with DAG(
         execution_timeout=timedelta(minutes=45))
     enrich = PythonOperator(
         task_id="enrich", python_callable=daily.enrich, execution_timeout=timedelta(minutes=30))
-    dbt_silver = dbt_task_group("dbt_silver", ["path:seeds", "path:models/silver"], cfg,
+    dbt_silver = dbt_task_group("dbt_silver", ["path:models/silver"], cfg,
                                 sources_and_seeds_first=True)
     dbt_gold = dbt_task_group("dbt_gold", ["path:models/gold"], cfg)
     # A failed audit is final (no retry: the same candidates fail the same tests).

@@ -122,6 +122,7 @@ KNOBS: tuple[Knob, ...] = (
     Knob("MANIFEST_POKE_SECONDS", 300.0, float, "How often wait_for_manifest looks for the manifest.", parse_time=True),
     Knob("TASK_RETRIES", 2, int, "Retries of every task (sensors excepted).", parse_time=True),
     Knob("TASK_RETRY_DELAY_MINUTES", 5.0, float, "Delay between retries.", parse_time=True),
+    Knob("DBT_WATCHER_POKE_SECONDS", 3.0, float, "How often a dbt model's task, rescheduled until its group's one `dbt build` (cosmos watcher mode) has built it, looks again.", parse_time=True),
     Knob("STAGING_BACKUPS_KEPT", 3, int, "Previous staging loads kept in staging_backup."),
     Knob("ENRICHMENT_ENABLED", True, _bool, "Run the nationality / municipality enrichment.", per_run=True),
     Knob("ENRICHMENT_PROVIDER", "bedrock", str, "`bedrock` (Amazon Bedrock) or `offline` (deterministic fuzzy matching, no network; see README's Enrichment section)."),

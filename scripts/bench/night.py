@@ -8,7 +8,8 @@ is published and run through the DAG, so the timed night finds yesterday's wareh
 backup, snapshot history, published twins) as every night after the first does.
 Timed: the source of DAY is published, then the DAG runs for DAY. Printed: the critical path
 (publish, sensor pick-up, each task in the order it ran) with a total, against the 60 s goal and
-the legacy system's 58 minutes for its daily run alone.
+the legacy system's 58 minutes for its daily run alone, and the daily DAG's own time (from the
+sensor's pick-up to the last task's end) against its 20 s goal.
 
 dag.test runs every task in this process one after the other, so the numbers hold no scheduler
 latency and no task start-up (a worker's fresh interpreter, DAG parse); on MWAA the sensor also
@@ -32,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from dbt_incremental import output_to, reset_schemas  # noqa: E402  (same schema reset, same log capture)
 
 TARGET_SECONDS = 60.0
+DAG_TARGET_SECONDS = 20.0  # the daily DAG alone, sensor wait excluded (issue 14)
 LEGACY_MINUTES = 58  # the replaced system's daily run alone (DESIGN.md)
 DAG_ID = "tokyobeta_daily_etl"
 
@@ -76,9 +78,9 @@ def main() -> int:
         reset_schemas(admin, cfg.schemas())
         previous = args.day - timedelta(days=1)
         started = time.monotonic()
-        night(admin, cfg, s3, secrets, source_db, previous, args, logs)
+        night(admin, cfg, s3, secrets, source_db, previous, args, logs)  # not timed
         print(f"setup: {previous} published and run in {time.monotonic() - started:.0f} s")
-        path, total = night(admin, cfg, s3, secrets, source_db, args.day, args, logs)
+        path, total, dag_seconds = night(admin, cfg, s3, secrets, source_db, args.day, args, logs)
         alerts = localstack.drain(sqs, queue_url)
     finally:
         localstack.remove_bucket(s3, cfg.dump_bucket)
@@ -86,12 +88,14 @@ def main() -> int:
         with admin.cursor() as cur:
             cur.execute(f"DROP DATABASE IF EXISTS `{source_db}`")
         admin.close()
-    report(path, total, cfg.manifest_poke_seconds, alerts)
-    return 0 if total < TARGET_SECONDS else 1
+    report(path, total, dag_seconds, cfg.manifest_poke_seconds, alerts)
+    return 0 if total < TARGET_SECONDS and dag_seconds <= DAG_TARGET_SECONDS else 1
 
 
-def night(admin, cfg, s3, secrets, source_db: str, day: date, args, logs: Path) -> tuple[list[tuple[str, float]], float]:
-    """Builds the day's source (not timed), then publishes it and runs the DAG: the critical path."""
+def night(admin, cfg, s3, secrets, source_db: str, day: date, args, logs: Path
+          ) -> tuple[list[tuple[str, float]], float, float]:
+    """Builds the day's source (not timed), then publishes it and runs the DAG: the critical path,
+    the night's total and the DAG's own time after the sensor's pick-up."""
     from tokyobeta.ops import publish, rundag
     from tokyobeta.sample.source import build_sample_source
 
@@ -117,15 +121,19 @@ def night(admin, cfg, s3, secrets, source_db: str, day: date, args, logs: Path) 
         name = "sensor pick-up (wait_for_manifest)" if ti.task_id == "wait_for_manifest" else ti.task_id
         path.append((name, (ti.end_date - previous_end).total_seconds()))
         previous_end = ti.end_date
-    return path, total
+    picked_up = next(ti.end_date for ti in tis if ti.task_id == "wait_for_manifest")
+    return path, total, (previous_end - picked_up).total_seconds()
 
 
-def report(path: list[tuple[str, float]], total: float, poke_seconds: float, alerts: list[dict]) -> None:
+def report(path: list[tuple[str, float]], total: float, dag_seconds: float, poke_seconds: float,
+           alerts: list[dict]) -> None:
     print("\nthe night's critical path, in the order it ran:")
     for name, seconds in path:
         print(f"  {name:62} {seconds:7.2f} s")
     print(f"  {'total (publish start to the last task end, wall clock)':62} {total:7.2f} s   "
           f"goal {TARGET_SECONDS:.0f} s -> {'OK' if total < TARGET_SECONDS else 'OVER'}")
+    print(f"  {'daily DAG alone (sensor pick-up to the last task end)':62} {dag_seconds:7.2f} s   "
+          f"goal {DAG_TARGET_SECONDS:.0f} s -> {'OK' if dag_seconds <= DAG_TARGET_SECONDS else 'OVER'}")
     print(f"  legacy reference: {LEGACY_MINUTES} min for the daily run alone ({LEGACY_MINUTES * 60 / total:.0f}x this night)")
     print(f"  not in the numbers (dag.test runs in one process): scheduler latency, each task's start-up on a worker, "
           f"and on MWAA up to MANIFEST_POKE_SECONDS={poke_seconds:.0f} s before the sensor's next poke")

@@ -1,15 +1,30 @@
 """The dbt silver and gold task groups, rendered by astronomer-cosmos from the dbt manifest.
 
 Every task builds into the candidate twins (<layer>_candidate: write-audit-publish, see
-transform/publish.py): the cosmos tasks set TOKYOBETA_DBT_CANDIDATES=1 for dbt. Each model is
-one task running `dbt run --select <it>` (TestBehavior.NONE), visible and retryable on its own;
-the models' tests all run afterwards in ONE dbt process, the audit_candidates task, so a failing
+transform/publish.py): the cosmos tasks set TOKYOBETA_DBT_CANDIDATES=1 for dbt.
+
+Each group runs ONE dbt process (cosmos' watcher execution mode): its `dbt_producer_watcher`
+task runs `dbt build` over the group's models (models only; no tests), and every model keeps a
+task of its own (`<model>_run`) that reports that model's result from the build, so the grid
+shows and retries models one by one. A dbt process costs ~1.5 s of start-up before any SQL, and
+one per model was three quarters of the daily run (README, "The night benchmark").
+- The model tasks poke in reschedule mode, not deferred: the local stack and `dag.test` (make
+  run, the benches) have no triggerer, and a deferred task run inline would wait for a producer
+  that `dag.test` never gets to run.
+- A model task retried (or cleared) finds the build finished and runs `dbt run --select` for
+  its model alone: a retry never re-runs the whole build. A failed build goes straight to its
+  one retry, which cosmos turns into a skip that keeps the model results of the failed try (it
+  never runs a second build); the models that failed then fail their own tasks, which retry
+  them alone and page once their retries are spent, and the day publishes if they succeed.
+
+The models' tests all run afterwards in ONE dbt process, the audit_candidates task, so a failing
 test holds the whole day with one alert naming it (and nothing is published). With
 `sources_and_seeds_first` the group starts with one task that tests every staging source and
 builds the code-table seeds with their tests, so a bad load stops before silver is touched."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
 from tokyobeta.settings import Settings
@@ -37,7 +52,8 @@ def profile_config(cfg: Settings):
 def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_and_seeds_first: bool = False,
                    **task_group_kwargs: Any):
     from cosmos import DbtTaskGroup, ExecutionConfig, ProjectConfig, RenderConfig
-    from cosmos.constants import ExecutionMode, InvocationMode, LoadMode, SeedRenderingBehavior, TestBehavior
+    from cosmos.constants import (PRODUCER_WATCHER_TASK_ID, ExecutionMode, InvocationMode, LoadMode,
+                                  SeedRenderingBehavior, TestBehavior)
 
     project_dir = cfg.dbt_project_path
     profile = profile_config(cfg)
@@ -51,9 +67,11 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
         ),
         profile_config=profile,
         execution_config=ExecutionConfig(
-            execution_mode=ExecutionMode.LOCAL,
+            execution_mode=ExecutionMode.WATCHER,
             invocation_mode=InvocationMode.SUBPROCESS,
             dbt_executable_path=cfg.dbt_executable_path,
+            setup_operator_args={"retries": 1, "retry_delay": timedelta(0),
+                                 "dbt_cmd_global_flags": ["--log-format", "json"]},
         ),
         render_config=RenderConfig(
             load_method=LoadMode.DBT_MANIFEST,
@@ -63,9 +81,13 @@ def dbt_task_group(group_id: str, select: list[str], cfg: Settings, *, sources_a
             seed_rendering_behavior=(SeedRenderingBehavior.NONE if sources_and_seeds_first
                                      else SeedRenderingBehavior.ALWAYS),
         ),
-        operator_args={"env": CANDIDATE_BUILD_ENV},
+        operator_args={"env": CANDIDATE_BUILD_ENV, "deferrable": False, "mode": "reschedule",
+                       "poke_interval": cfg.dbt_watcher_poke_seconds},
         **task_group_kwargs,
     )
+    # dbt-core 1.7 takes --log-format only before the subcommand; cosmos puts it after (where
+    # dbt >= 1.8 also takes it), so the producer passes it as a global flag instead.
+    group.children[f"{group_id}.{PRODUCER_WATCHER_TASK_ID}"].log_format = None
     if sources_and_seeds_first:
         from cosmos.operators.local import DbtBuildLocalOperator
 
